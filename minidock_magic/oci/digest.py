@@ -33,14 +33,14 @@ class Digest:
     @classmethod
     def parse(cls, text: str) -> Digest:
         """Parse and validate; only sha256 and sha512 are accepted (the spec's registered ones)."""
-        if not isinstance(text, str) or not DIGEST_GRAMMAR.match(text):
+        if not isinstance(text, str) or not DIGEST_GRAMMAR.fullmatch(text):
             raise InvalidArgument(f"invalid digest {text!r}: expected sha256:<64 hex digits>",
                                   code="DIGEST_INVALID")
         algorithm, encoded = text.split(":", 1)
         rule = _ENCODED.get(algorithm)
         if rule is None:
             raise InvalidArgument(f"unsupported digest algorithm {algorithm!r}", code="DIGEST_INVALID")
-        if not rule.match(encoded):
+        if not rule.fullmatch(encoded):
             raise InvalidArgument(f"invalid {algorithm} digest {text!r}", code="DIGEST_INVALID")
         return cls(algorithm, encoded)
 

@@ -60,10 +60,10 @@ class Reference:
         """Parse and normalise; a reference with neither tag nor digest gets ``latest``."""
         if not text or not isinstance(text, str):
             raise InvalidArgument("invalid reference format: empty name")
-        match = REFERENCE_GRAMMAR.match(text)
+        match = REFERENCE_GRAMMAR.fullmatch(text)
         if match is None:
             lowered = text.lower()
-            if lowered != text and REFERENCE_GRAMMAR.match(lowered):
+            if lowered != text and REFERENCE_GRAMMAR.fullmatch(lowered):
                 raise InvalidArgument(
                     f"invalid reference format: repository name {text!r} must be lowercase")
             raise InvalidArgument(f"invalid reference format: {text!r}")
@@ -97,7 +97,7 @@ class Reference:
         return "registry-1.docker.io" if self.domain == DEFAULT_DOMAIN else self.domain
 
     def with_tag(self, tag: str) -> Reference:
-        if not TAG_GRAMMAR.match(tag):
+        if not TAG_GRAMMAR.fullmatch(tag):
             raise InvalidArgument(f"invalid tag {tag!r}")
         return replace(self, tag=tag, digest=None)
 
@@ -128,7 +128,7 @@ def split_domain(name: str) -> tuple[str, str]:
         domain = DEFAULT_DOMAIN
     if domain == DEFAULT_DOMAIN and "/" not in path:
         path = DEFAULT_REPO_PREFIX + path
-    if not PATH_GRAMMAR.match(path):
+    if not PATH_GRAMMAR.fullmatch(path):
         raise InvalidArgument(f"invalid reference format: repository name {path!r} must be lowercase")
     return domain, path
 

@@ -1,0 +1,59 @@
+"""``minidock``: the command line. Errors are one line on stderr and docker's exit codes."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from .commands import Streams, UsageError, build_parser, handler_of
+from .errors import MinidockError
+
+
+def render_text(result: Any) -> str | None:
+    """The plain-text form of a handler's result, as the docker CLI would print it."""
+    if result is None:
+        return None
+    if isinstance(result, str):
+        return result
+    if isinstance(result, list) and all(isinstance(x, str) for x in result):
+        return "\n".join(result) or None
+    if isinstance(result, (dict, list)):
+        return json.dumps(result, indent=4, ensure_ascii=False)
+    return str(result)
+
+
+def exit_status(result: Any) -> int:
+    """A result may carry its own status (a container's exit code, a failed check)."""
+    code = getattr(result, "exit_code", None)
+    if isinstance(code, int):
+        return code
+    return 0 if getattr(result, "ok", True) else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from .facade import Minidock
+
+    streams = Streams()
+    try:
+        args = build_parser().parse_args(argv)
+        handler = handler_of(args)
+        engine = Minidock(args.home) if getattr(args, "needs_engine", True) else None
+        result = handler(engine, args, streams)
+    except UsageError as exc:
+        print(f"minidock: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except MinidockError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    text = render_text(result)
+    if text:
+        print(text)
+    return exit_status(result)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,310 @@
+"""The registry's filesystem: blobs stored once by digest, repositories as links to them, uploads.
+
+Layout under ``root`` (the layout of CNCF distribution, simplified)::
+
+    blobs/sha256/<hex>                              the bytes, shared by every repository
+    repositories/<name>/_layers/sha256/<hex>        empty marker: this repository may serve the blob
+    repositories/<name>/_manifests/revisions/sha256/<hex>   holds the manifest's media type
+    repositories/<name>/_manifests/tags/<tag>       holds a manifest digest
+    repositories/<name>/_referrers/sha256/<subject hex>/<hex>   the referrer's descriptor (JSON)
+    uploads/<uuid>/state.json, uploads/<uuid>/data  an upload in progress
+
+Every path is built from components ``routes`` validated. Every write is atomic (temp file in the
+same directory, fsync, ``os.replace``): a kill at any moment leaves no partial blob visible.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from ..content.atomic import atomic_write_bytes, fsync_dir
+from ..errors import DigestMismatch, InvalidArgument, NotFound
+from ..oci.digest import CHUNK, Digest
+from .manifests import ManifestInfo, referenced_digests
+from .routes import RangeNotSatisfiable, parse_name, parse_tag, parse_upload_id
+
+
+@dataclass(frozen=True, slots=True)
+class StoredManifest:
+    digest: Digest
+    media_type: str
+    body: bytes
+
+
+class UploadWriter:
+    """Appends a request body to an upload; the new offset is committed only if the body completes."""
+
+    def __init__(self, stream: BinaryIO, offset: int) -> None:
+        self._stream, self.start, self.written = stream, offset, 0
+
+    def write(self, chunk: bytes) -> None:
+        self._stream.write(chunk)
+        self.written += len(chunk)
+
+    @property
+    def offset(self) -> int:
+        return self.start + self.written
+
+
+class Storage:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        for sub in ("blobs", "repositories", "uploads"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    # -- paths (components already validated by routes; checked again because it is cheap) ------
+    def _blob_path(self, digest: Digest) -> Path:
+        return self.root / "blobs" / digest.algorithm / digest.encoded
+
+    def _repo(self, name: str) -> Path:
+        return self.root / "repositories" / parse_name(name)
+
+    def _layer_link(self, name: str, digest: Digest) -> Path:
+        return self._repo(name) / "_layers" / digest.algorithm / digest.encoded
+
+    def _revision(self, name: str, digest: Digest) -> Path:
+        return self._repo(name) / "_manifests" / "revisions" / digest.algorithm / digest.encoded
+
+    def _tag(self, name: str, tag: str) -> Path:
+        return self._repo(name) / "_manifests" / "tags" / parse_tag(tag)
+
+    def _referrers_dir(self, name: str, subject: Digest) -> Path:
+        return self._repo(name) / "_referrers" / subject.algorithm / subject.encoded
+
+    def _upload(self, upload_id: str) -> Path:
+        return self.root / "uploads" / parse_upload_id(upload_id)
+
+    # -- repositories --------------------------------------------------------------------------
+    def repository_exists(self, name: str) -> bool:
+        repo = self._repo(name)
+        return (repo / "_layers").is_dir() or (repo / "_manifests").is_dir()
+
+    def _require_repository(self, name: str) -> None:
+        if not self.repository_exists(name):
+            raise NotFound(f"repository {name} is not known to this registry", code="NAME_UNKNOWN")
+
+    def repositories(self) -> list[str]:
+        base = self.root / "repositories"
+        found = []
+        for dirpath, dirnames, _ in os.walk(base):
+            if "_layers" in dirnames or "_manifests" in dirnames:
+                found.append(Path(dirpath).relative_to(base).as_posix())
+            dirnames[:] = [d for d in dirnames if not d.startswith("_")]
+        return sorted(found)
+
+    # -- blobs ---------------------------------------------------------------------------------
+    def blob_in_repository(self, name: str, digest: Digest) -> bool:
+        linked = self._layer_link(name, digest).exists() or self._revision(name, digest).exists()
+        return linked and self._blob_path(digest).is_file()
+
+    def blob_path(self, name: str, digest: Digest) -> Path:
+        """The file to serve for a blob GET, if this repository holds it."""
+        if not self.blob_in_repository(name, digest):
+            raise NotFound(f"blob {digest} is not in repository {name}", code="BLOB_UNKNOWN")
+        return self._blob_path(digest)
+
+    def link_blob(self, name: str, digest: Digest) -> None:
+        link = self._layer_link(name, digest)
+        if not link.exists():
+            atomic_write_bytes(link, b"")
+
+    def mount_blob(self, name: str, digest: Digest, source: str) -> bool:
+        """Cross-repository mount: link ``source``'s blob into ``name`` without moving any bytes."""
+        if not self.blob_in_repository(source, digest):
+            return False
+        self.link_blob(name, digest)
+        return True
+
+    def unlink_blob(self, name: str, digest: Digest) -> None:
+        """Forget a blob in one repository; its bytes go at the next garbage collection."""
+        link = self._layer_link(name, digest)
+        if not link.exists():
+            raise NotFound(f"blob {digest} is not in repository {name}", code="BLOB_UNKNOWN")
+        link.unlink()
+
+    # -- uploads -------------------------------------------------------------------------------
+    def start_upload(self, name: str) -> str:
+        parse_name(name)
+        upload_id = str(uuid.uuid4())
+        path = self._upload(upload_id)
+        path.mkdir()
+        (path / "data").touch()
+        self._save_state(upload_id, name, 0)
+        return upload_id
+
+    def _save_state(self, upload_id: str, name: str, offset: int) -> None:
+        atomic_write_bytes(self._upload(upload_id) / "state.json",
+                           json.dumps({"name": name, "offset": offset}).encode())
+
+    def upload_offset(self, name: str, upload_id: str) -> int:
+        """Bytes committed so far; an unknown id, or one of another repository, is BLOB_UPLOAD_UNKNOWN."""
+        try:
+            state = json.loads((self._upload(upload_id) / "state.json").read_bytes())
+        except (OSError, ValueError):
+            state = None
+        if not isinstance(state, dict) or state.get("name") != name:
+            raise NotFound(f"upload {upload_id} is not in progress in {name}", code="BLOB_UPLOAD_UNKNOWN")
+        return int(state["offset"])
+
+    @contextlib.contextmanager
+    def upload_writer(self, name: str, upload_id: str, start: int | None = None,
+                      length: int | None = None) -> Iterator[UploadWriter]:
+        """Append to an upload at ``start`` (default: where it stands); commit only a complete chunk."""
+        offset = self.upload_offset(name, upload_id)
+        if start is not None and start != offset:
+            raise RangeNotSatisfiable(f"chunk starts at {start} but the upload holds {offset} bytes")
+        with open(self._upload(upload_id) / "data", "r+b") as stream:
+            try:
+                fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise RangeNotSatisfiable(f"upload {upload_id} is receiving another chunk") from None
+            stream.truncate(offset)  # drop bytes of an earlier chunk that never completed
+            stream.seek(offset)
+            writer = UploadWriter(stream, offset)
+            yield writer
+            if length is not None and writer.written != length:
+                raise InvalidArgument(f"chunk declared {length} bytes but carried {writer.written}",
+                                      code="BLOB_UPLOAD_INVALID")
+            stream.flush()
+            os.fsync(stream.fileno())
+        self._save_state(upload_id, name, writer.offset)
+
+    def complete_upload(self, name: str, upload_id: str, digest: Digest) -> int:
+        """Verify the upload against ``digest``, move it into ``blobs/`` and link it; return its size.
+
+        On a mismatch the upload is discarded and nothing is stored.
+        """
+        size = self.upload_offset(name, upload_id)
+        data = self._upload(upload_id) / "data"
+        hasher = digest.hasher()
+        with open(data, "rb") as stream:
+            while chunk := stream.read(CHUNK):
+                hasher.update(chunk)
+        if hasher.hexdigest() != digest.encoded:
+            self.cancel_upload(name, upload_id)
+            raise DigestMismatch(f"uploaded content does not match digest {digest}")
+        target = self._blob_path(digest)
+        if not target.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(data, target)  # same filesystem; the data was fsynced when its chunk committed
+            fsync_dir(target.parent)
+        self.link_blob(name, digest)
+        self.cancel_upload(name, upload_id)
+        return size
+
+    def cancel_upload(self, name: str, upload_id: str) -> None:
+        self.upload_offset(name, upload_id)
+        path = self._upload(upload_id)
+        (path / "state.json").unlink()  # the upload is gone the moment its state is
+        shutil.rmtree(path, ignore_errors=True)
+
+    # -- manifests -----------------------------------------------------------------------------
+    def put_manifest(self, name: str, info: ManifestInfo, body: bytes, tags: tuple[str, ...] = ()) -> None:
+        target = self._blob_path(info.digest)
+        if not target.is_file():
+            atomic_write_bytes(target, body)
+        atomic_write_bytes(self._revision(name, info.digest), info.media_type.encode())
+        if info.subject is not None:
+            entry = json.dumps(info.referrer_descriptor(), sort_keys=True).encode()
+            atomic_write_bytes(self._referrers_dir(name, info.subject) / info.digest.encoded, entry)
+        for tag in tags:
+            atomic_write_bytes(self._tag(name, tag), str(info.digest).encode())
+
+    def has_manifest(self, name: str, digest: Digest) -> bool:
+        return self._revision(name, digest).is_file() and self._blob_path(digest).is_file()
+
+    def resolve(self, name: str, reference: str) -> Digest:
+        """A tag or digest reference to the digest of a manifest this repository holds."""
+        self._require_repository(name)
+        if ":" in reference:
+            digest = Digest.parse(reference)
+        else:
+            try:
+                digest = Digest.parse(self._tag(name, reference).read_text())
+            except (FileNotFoundError, InvalidArgument):
+                raise NotFound(f"manifest {name}:{reference} is not known", code="MANIFEST_UNKNOWN") from None
+        if not self.has_manifest(name, digest):
+            raise NotFound(f"manifest {name}@{digest} is not known", code="MANIFEST_UNKNOWN")
+        return digest
+
+    def get_manifest(self, name: str, reference: str) -> StoredManifest:
+        digest = self.resolve(name, reference)
+        media_type = self._revision(name, digest).read_text()
+        return StoredManifest(digest, media_type, self._blob_path(digest).read_bytes())
+
+    def tags(self, name: str) -> list[str]:
+        self._require_repository(name)
+        tag_dir = self._repo(name) / "_manifests" / "tags"
+        return sorted(p.name for p in tag_dir.iterdir() if not p.name.startswith(".")) if tag_dir.is_dir() else []
+
+    def delete_tag(self, name: str, tag: str) -> None:
+        self._require_repository(name)
+        try:
+            self._tag(name, tag).unlink()
+        except FileNotFoundError:
+            raise NotFound(f"tag {name}:{tag} is not known", code="MANIFEST_UNKNOWN") from None
+
+    def delete_manifest(self, name: str, digest: Digest) -> None:
+        """Remove a manifest from a repository, with every tag that pointed at it."""
+        self.resolve(name, str(digest))
+        for tag in self.tags(name):
+            with contextlib.suppress(FileNotFoundError, InvalidArgument):
+                if Digest.parse(self._tag(name, tag).read_text()) == digest:
+                    self._tag(name, tag).unlink()
+        body = self._blob_path(digest).read_bytes()
+        subject = json.loads(body).get("subject") if body.startswith(b"{") else None
+        if isinstance(subject, dict):
+            with contextlib.suppress(InvalidArgument, FileNotFoundError, TypeError):
+                (self._referrers_dir(name, Digest.parse(subject.get("digest"))) / digest.encoded).unlink()
+        self._revision(name, digest).unlink()
+
+    def referrers(self, name: str, subject: Digest) -> list[dict[str, object]]:
+        """Descriptors of the manifests in ``name`` whose ``subject`` is ``subject``, oldest first."""
+        folder = self._referrers_dir(name, subject)
+        if not folder.is_dir():
+            return []
+        entries = sorted((p for p in folder.iterdir() if not p.name.startswith(".")),
+                         key=lambda p: (p.stat().st_mtime_ns, p.name))
+        found = []
+        for entry in entries:
+            descriptor = json.loads(entry.read_bytes())
+            if self.has_manifest(name, Digest.parse(descriptor["digest"])):
+                found.append(descriptor)
+        return found
+
+    # -- garbage collection --------------------------------------------------------------------
+    def garbage_collect(self) -> tuple[int, int]:
+        """Delete blobs no manifest in any repository references; return (blobs removed, bytes freed).
+
+        Run it while nothing pushes (like ``registry garbage-collect``): a blob uploaded for a
+        manifest not yet pushed is unreferenced, and would be swept.
+        """
+        marked: set[str] = set()
+        for name in self.repositories():
+            revisions = self._repo(name) / "_manifests" / "revisions"
+            for path in revisions.glob("*/*"):
+                digest = f"{path.parent.name}:{path.name}"
+                blob = self.root / "blobs" / path.parent.name / path.name
+                if blob.is_file():
+                    marked.add(digest)
+                    marked |= referenced_digests(blob.read_bytes())
+        removed = freed = 0
+        for blob in (self.root / "blobs").glob("*/*"):
+            if f"{blob.parent.name}:{blob.name}" in marked or not blob.is_file():
+                continue
+            size = blob.stat().st_size
+            blob.unlink()
+            removed, freed = removed + 1, freed + size
+        for link in (self.root / "repositories").glob("**/_layers/*/*"):
+            if not (self.root / "blobs" / link.parent.name / link.name).exists():
+                link.unlink()
+        return removed, freed

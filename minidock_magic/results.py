@@ -1,0 +1,153 @@
+"""What facade calls return: plain values with a text form (CLI) that the notebook layer can
+also render as HTML. Formatting lives here, apart from the engine logic that computes them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from .oci.digest import Digest
+
+
+def human_size(size: int) -> str:
+    """docker's units: 1000-based, three significant digits.
+
+    >>> human_size(1982256), human_size(512), human_size(0)
+    ('1.98MB', '512B', '0B')
+    """
+    value = float(size)
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            if unit == "B":
+                return f"{int(value)}B"
+            return f"{value:.3g}{unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def human_age(created: str | None, now: datetime | None = None) -> str:
+    if not created:
+        return "N/A"
+    try:
+        when = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return created
+    if when.year <= 1970:
+        return "N/A"  # epoch-clamped reproducible images have no meaningful age
+    seconds = int(((now or datetime.now(timezone.utc)) - when).total_seconds())
+    for unit, span in (("years", 31536000), ("months", 2592000), ("weeks", 604800),
+                       ("days", 86400), ("hours", 3600), ("minutes", 60)):
+        if seconds >= 2 * span:
+            return f"{seconds // span} {unit} ago"
+    return "Less than a minute ago" if seconds < 60 else "About a minute ago"
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h)
+              for i, h in enumerate(headers)]
+    lines = ["   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip()
+             for row in [headers, *rows]]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRow:
+    repository: str
+    tag: str
+    id: Digest
+    digest: Digest
+    created: str | None
+    size: int
+    shared_size: int
+    unique_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImageList:
+    rows: list[ImageRow]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __str__(self) -> str:
+        return table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE"],
+                     [[r.repository, r.tag, r.id.short, human_age(r.created), human_size(r.size),
+                       human_size(r.shared_size), human_size(r.unique_size)] for r in self.rows])
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    image: str
+    created: str | None
+    created_by: str
+    size: int
+    comment: str
+    digest: Digest | None  # the layer blob this step made (None for metadata-only steps)
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    rows: list[HistoryRow]
+
+    def __str__(self) -> str:
+        return table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
+                     [[r.image, human_age(r.created), _clip(r.created_by, 45), human_size(r.size),
+                       r.comment] for r in self.rows])
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    blobs: int
+    corrupt: list[Digest] = field(default_factory=list)
+    missing: dict[Digest, str] = field(default_factory=dict)
+    dangling: list[Digest] = field(default_factory=list)
+    unreadable: dict[Digest, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.corrupt or self.missing or self.unreadable)
+
+    def __str__(self) -> str:
+        lines = [f"checked {self.blobs} blobs"]
+        lines += [f"corrupt: {d} (content no longer matches its digest)" for d in self.corrupt]
+        lines += [f"missing: {d} (referenced by {who})" for d, who in self.missing.items()]
+        lines += [f"unreadable: {d} ({why})" for d, why in self.unreadable.items()]
+        lines += [f"dangling: {d} (nothing references it; 'minidock system prune' frees it)"
+                  for d in self.dangling]
+        lines.append("OK" if self.ok else "PROBLEMS FOUND")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    deleted: list[Digest]
+    untagged: list[str]
+    freed: int
+
+    def __str__(self) -> str:
+        lines = [f"untagged: {name}" for name in self.untagged]
+        lines += [f"deleted: {d}" for d in self.deleted]
+        lines.append(f"Total reclaimed space: {human_size(self.freed)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class DiskUsage:
+    images: int
+    blobs: int
+    total: int      # bytes on disk in blobs
+    shared: int     # bytes of blobs used by more than one image
+    unique: int     # bytes of blobs used by exactly one image
+    unused: int     # bytes of blobs no image uses
+
+    def __str__(self) -> str:
+        return table(["TYPE", "TOTAL", "SIZE", "SHARED", "UNIQUE", "RECLAIMABLE"],
+                     [["Images", str(self.images), human_size(self.total), human_size(self.shared),
+                       human_size(self.unique), human_size(self.unused)]])
