@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MinidockError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # a file the user named could not be read or written
+        print(f"Error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     text = render_text(result)

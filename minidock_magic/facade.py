@@ -188,6 +188,12 @@ class Minidock:
         archive.save(self.content, list(chosen.values()), out, epoch=source_date_epoch(0))
 
     def load(self, source: BinaryIO) -> list[str]:
+        if not source.seekable():  # a pipe: archives are read by member, so spool it first
+            self.layout.tmp.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=self.layout.tmp) as spool:
+                shutil.copyfileobj(source, spool, 1 << 20)
+                spool.seek(0)
+                return self.load(spool)
         loaded = archive.load(self.content, source)
         report = []
         for item in loaded:

@@ -3,8 +3,11 @@ also render as HTML. Formatting lives here, apart from the engine logic that com
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from html import escape
+from typing import Any, ClassVar
 
 from .oci.digest import Digest
 
@@ -50,6 +53,44 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def html_table(headers: list[str], rows: list[list[str]], caption: str = "") -> str:
+    """The same table for a notebook: escaped cells, monospace digests."""
+    head = "".join(f"<th style='text-align:left'>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td><code>{escape(c)}</code></td>" for c in row) + "</tr>"
+                   for row in rows)
+    cap = f"<caption style='text-align:left'>{escape(caption)}</caption>" if caption else ""
+    return f"<table class='minidock'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class Tabular:
+    """Results shown as one table: text for terminals, HTML for notebooks, from the same cells."""
+
+    headers: ClassVar[list[str]]
+    caption: ClassVar[str] = ""
+
+    def cells(self) -> list[list[str]]:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return table(self.headers, self.cells())
+
+    def _repr_html_(self) -> str:
+        return html_table(self.headers, self.cells(), self.caption)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
+class Text:
+    """Results whose text form is the whole story: shown as preformatted text in a notebook."""
+
+    def _repr_html_(self) -> str:
+        return f"<pre style='margin:0'>{escape(str(self))}</pre>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+
 @dataclass(frozen=True, slots=True)
 class ImageRow:
     repository: str
@@ -62,20 +103,21 @@ class ImageRow:
     unique_size: int
 
 
-@dataclass(frozen=True, slots=True)
-class ImageList:
+@dataclass(frozen=True)
+class ImageList(Tabular):
     rows: list[ImageRow]
+    headers = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE"]
+    caption = "Images (sizes are layer bytes; shared = layers another image uses too)"
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[ImageRow]:
         return iter(self.rows)
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __str__(self) -> str:
-        return table(["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE"],
-                     [[r.repository, r.tag, r.id.short, human_age(r.created), human_size(r.size),
-                       human_size(r.shared_size), human_size(r.unique_size)] for r in self.rows])
+    def cells(self) -> list[list[str]]:
+        return [[r.repository, r.tag, r.id.short, human_age(r.created), human_size(r.size),
+                 human_size(r.shared_size), human_size(r.unique_size)] for r in self.rows]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,22 +130,23 @@ class HistoryRow:
     digest: Digest | None  # the layer blob this step made (None for metadata-only steps)
 
 
-@dataclass(frozen=True, slots=True)
-class History:
+@dataclass(frozen=True)
+class History(Tabular):
     rows: list[HistoryRow]
+    headers = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
+    caption = "Image history: newest layer first; 0B rows only changed metadata"
 
-    def __str__(self) -> str:
-        return table(["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"],
-                     [[r.image, human_age(r.created), _clip(r.created_by, 45), human_size(r.size),
-                       r.comment] for r in self.rows])
+    def cells(self) -> list[list[str]]:
+        return [[r.image, human_age(r.created), _clip(r.created_by, 45), human_size(r.size),
+                 r.comment] for r in self.rows]
 
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-@dataclass(frozen=True, slots=True)
-class CheckReport:
+@dataclass(frozen=True)
+class CheckReport(Text):
     blobs: int
     corrupt: list[Digest] = field(default_factory=list)
     missing: dict[Digest, str] = field(default_factory=dict)
@@ -125,8 +168,8 @@ class CheckReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True, slots=True)
-class PruneReport:
+@dataclass(frozen=True)
+class PruneReport(Text):
     deleted: list[Digest]
     untagged: list[str]
     freed: int
@@ -138,16 +181,17 @@ class PruneReport:
         return "\n".join(lines)
 
 
-@dataclass(frozen=True, slots=True)
-class DiskUsage:
+@dataclass(frozen=True)
+class DiskUsage(Tabular):
     images: int
     blobs: int
     total: int      # bytes on disk in blobs
     shared: int     # bytes of blobs used by more than one image
     unique: int     # bytes of blobs used by exactly one image
     unused: int     # bytes of blobs no image uses
+    headers = ["TYPE", "TOTAL", "SIZE", "SHARED", "UNIQUE", "RECLAIMABLE"]
+    caption = "Disk usage: every blob is stored once, however many images use it"
 
-    def __str__(self) -> str:
-        return table(["TYPE", "TOTAL", "SIZE", "SHARED", "UNIQUE", "RECLAIMABLE"],
-                     [["Images", str(self.images), human_size(self.total), human_size(self.shared),
-                       human_size(self.unique), human_size(self.unused)]])
+    def cells(self) -> list[list[str]]:
+        return [["Images", str(self.images), human_size(self.total), human_size(self.shared),
+                 human_size(self.unique), human_size(self.unused)]]

@@ -12,6 +12,7 @@ manifests name, streamed through the content store's digest check, and only then
 from __future__ import annotations
 
 import io
+import posixpath
 import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -96,7 +97,16 @@ class _Archive:
 
     def __init__(self, tar: tarfile.TarFile) -> None:
         self.tar = tar
-        self.members = {_normalise(m.name): m for m in tar.getmembers() if m.isfile()}
+        members = tar.getmembers()
+        self.members = {_normalise(m.name): m for m in members if m.isfile()}
+        # Older docker archives name layers ``<id>/layer.tar`` as symlinks to ``../<hex>.tar``:
+        # follow one hop, and only to another regular member of the same archive.
+        for link in members:
+            if link.issym():
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(_normalise(link.name)),
+                                                           link.linkname))
+                if target in self.members:
+                    self.members.setdefault(_normalise(link.name), self.members[target])
 
     def has(self, name: str) -> bool:
         return name in self.members

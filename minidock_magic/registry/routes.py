@@ -216,3 +216,43 @@ def match(method: str, path: str, query: Mapping[str, str] | None = None) -> Rou
             return Route(endpoint, name, reference, digest)
         return Route(endpoint, name)
     raise NotFound(f"no such endpoint: {path[:200]!r}", code="NAME_UNKNOWN")
+
+
+def parse_content_range(text: str) -> tuple[int, int]:
+    """A PATCH ``Content-Range`` (``<start>-<end>``, inclusive; a ``bytes`` prefix is tolerated).
+
+    >>> parse_content_range("0-1023"), parse_content_range("bytes 10-19/*")
+    ((0, 1023), (10, 19))
+    >>> parse_content_range("5-2")
+    Traceback (most recent call last):
+    ...
+    minidock_magic.registry.routes.RangeNotSatisfiable: invalid Content-Range '5-2': expected <start>-<end>
+    """
+    m = _CONTENT_RANGE.fullmatch(text.strip())
+    if m is None or int(m[2]) < int(m[1]):
+        raise RangeNotSatisfiable(f"invalid Content-Range {text[:80]!r}: expected <start>-<end>")
+    return int(m[1]), int(m[2])
+
+
+_CONTENT_RANGE = re.compile(r"(?:bytes[ =])?([0-9]{1,18})-([0-9]{1,18})(?:/(?:[0-9]{1,18}|\*))?")
+
+
+def paginate(items: list[str], n: str | None, last: str | None, limit: int = 10_000) -> tuple[list[str], bool]:
+    """One page of a sorted listing (tags, catalog): up to ``n`` items after ``last``; and whether more remain.
+
+    >>> paginate(["a", "b", "c", "d"], "2", "a")
+    (['b', 'c'], True)
+    >>> paginate(["a", "b"], None, None)
+    (['a', 'b'], False)
+    >>> paginate(["a"], "-1", None)
+    Traceback (most recent call last):
+    ...
+    minidock_magic.errors.InvalidArgument: invalid page size '-1': expected an integer from 0 to 10000
+    """
+    if n is not None:
+        if not n.isdigit() or int(n) > limit:
+            raise InvalidArgument(f"invalid page size {n[:20]!r}: expected an integer from 0 to {limit}",
+                                  code="PAGINATION_NUMBER_INVALID")
+    rest = [item for item in items if last is None or item > last]
+    size = limit if n is None else int(n)
+    return rest[:size], 0 < size < len(rest)

@@ -1,0 +1,113 @@
+"""Registry subcommands: pull, push, login, logout, search, manifest inspect.
+
+Pull and push write docker's status lines to ``io.stdout`` as they happen (and ``--trace`` lines,
+interleaved, so a student sees which request produced which line); progress bars go to
+``io.stderr`` and only where someone watches (a terminal or a notebook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+from ..oci.reference import Reference
+from ..remotes import account
+from ..remotes.pull import pull
+from ..remotes.push import push
+from . import Streams, UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("pull", help="download an image from a registry")
+    p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the image name")
+    p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
+    p.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
+    p.set_defaults(handler=cmd_pull)
+
+    p = sub.add_parser("push", help="upload an image to a registry")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only the pushed digest")
+    p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
+    p.add_argument("name", metavar="NAME[:TAG]")
+    p.set_defaults(handler=cmd_push)
+
+    p = sub.add_parser("login", help="log in to a registry (stored in <home>/config.json)")
+    p.add_argument("-u", "--username")
+    secret = p.add_mutually_exclusive_group()
+    secret.add_argument("-p", "--password")
+    secret.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
+    p.add_argument("server", nargs="?", metavar="SERVER", help="default: docker.io")
+    p.set_defaults(handler=cmd_login)
+
+    p = sub.add_parser("logout", help="forget the login for a registry")
+    p.add_argument("server", nargs="?", metavar="SERVER", help="default: docker.io")
+    p.set_defaults(handler=cmd_logout)
+
+    p = sub.add_parser("search", help="find repositories on a registry")
+    p.add_argument("--registry", metavar="HOST", help="search this registry's catalog (default: Docker Hub)")
+    p.add_argument("--limit", type=int, default=25)
+    p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
+    p.add_argument("term", metavar="TERM")
+    p.set_defaults(handler=cmd_search)
+
+    manifest = sub.add_parser("manifest", help="look at manifests in a registry")
+    manifest_sub = manifest.add_subparsers(dest="manifest_command", metavar="COMMAND")
+    p = manifest_sub.add_parser("inspect", help="the manifest or index a registry serves for a name")
+    p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
+    p.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
+    p.set_defaults(handler=cmd_manifest_inspect)
+
+
+def _trace(args: argparse.Namespace, io: Streams) -> Any:
+    return io.stdout if getattr(args, "trace", False) else None
+
+
+def cmd_pull(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    image = pull(engine, args.name, platform=args.platform, trace=_trace(args, io), quiet=args.quiet,
+                 out=None if args.quiet else io.stdout)
+    return str(Reference.parse(args.name)) if args.quiet else None
+
+
+def cmd_push(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    digest = push(engine, args.name, trace=_trace(args, io), quiet=args.quiet,
+                  out=None if args.quiet else io.stdout)
+    return str(digest) if args.quiet else None
+
+
+def cmd_login(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    stdin = io.stdin if io.stdin is not None else sys.stdin
+    username, password = args.username, args.password
+    interactive = bool(getattr(stdin, "isatty", lambda: False)())
+    if password is not None:
+        print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", file=io.stderr)
+    elif args.password_stdin:
+        if not username:
+            raise UsageError("login: --password-stdin needs --username (-u)")
+        password = stdin.read().rstrip("\r\n")
+    elif interactive:
+        if not username:
+            io.stderr.write("Username: ")
+            io.stderr.flush()
+            username = stdin.readline().strip()
+        password = getpass.getpass("Password: ", stream=io.stderr)
+    else:
+        raise UsageError("login: no password given and stdin is not a terminal: "
+                         "use -p PASSWORD or --password-stdin")
+    if not username:
+        raise UsageError("login: a user name is needed: -u USER")
+    return account.login(engine, args.server, username, password, trace=_trace(args, io))
+
+
+def cmd_logout(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return account.logout(engine, args.server)
+
+
+def cmd_search(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return account.search(engine, args.term, args.registry, limit=args.limit, trace=_trace(args, io))
+
+
+def cmd_manifest_inspect(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return account.manifest_inspect(engine, args.name, trace=_trace(args, io))

@@ -1,0 +1,119 @@
+"""``%dock`` and ``%%dock``: the CLI's grammar inside a notebook, results as rich objects.
+
+A thin skin: parsing is ``commands.build_parser`` (the same grammar as ``minidock``), the work is
+``Minidock``; this module only chooses what a cell shows. Errors are one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from html import escape
+from typing import Any
+
+from IPython.core.magic import Magics, line_cell_magic, magics_class
+from traitlets import Unicode
+
+from .cli import render_text
+from .commands import Streams, build_parser, handler_of
+from .errors import MinidockError
+
+
+class JSONResult:
+    """JSON (``inspect``) shown collapsed in a notebook and indented as text."""
+
+    def __init__(self, data: Any) -> None:
+        self.data = data
+
+    def _repr_json_(self) -> Any:
+        return self.data
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(json.dumps(self.data, indent=4, ensure_ascii=False))
+
+
+class ErrorLine:
+    """An error shown as one red line; ``%dock`` returns it instead of raising."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __repr__(self) -> str:
+        return self.message
+
+    def _repr_html_(self) -> str:
+        return f"<pre style='color:#b00020;margin:0'>{escape(self.message)}</pre>"
+
+
+@magics_class
+class DockMagics(Magics):
+    home = Unicode("", help="Store directory (default: $MINIDOCK_HOME or the user data dir)").tag(config=True)
+    compression = Unicode("gzip", help="Layer compression for new layers: gzip, none, zstd").tag(config=True)
+    default_registry = Unicode("", help="Registry host used when a name has none").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self._engine: Any = None
+        self._engine_key: tuple[str, str] | None = None
+
+    @property
+    def engine(self) -> Any:
+        from .facade import Minidock
+        key = (self.home, self.compression)
+        if self._engine is None or key != self._engine_key:
+            self._engine = Minidock(self.home or None, compression=self.compression)
+            self._engine_key = key
+        return self._engine
+
+    @line_cell_magic
+    def dock(self, line: str, cell: str | None = None) -> Any:
+        """Run a minidock command: ``%dock images``, ``%dock run busybox echo hi``.
+
+        As a cell magic, the cell is the input: ``%%dock build -t NAME`` takes a Dockerfile,
+        ``%%dock run IMAGE`` runs the cell as a shell script in the container.
+        ``%dock --help`` and ``%dock COMMAND --help`` list what there is.
+        """
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            return ErrorLine(f"%dock: {exc}")
+        return run_command(self.engine, argv, cell)
+
+
+def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
+    """Parse, run and choose what a cell shows. Shared with tests, which call it directly."""
+    parser = build_parser(prog="%dock")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit:  # --help printed its text already
+        return None
+    except MinidockError as exc:
+        return ErrorLine(str(exc))
+    args.cell = cell
+    try:
+        result = handler_of(args)(engine, args, Streams(stdout=sys.stdout, stderr=sys.stderr))
+    except MinidockError as exc:
+        return ErrorLine(f"Error: {exc}")
+    except KeyboardInterrupt:
+        return ErrorLine("interrupted")
+    return presentable(result)
+
+
+def presentable(result: Any) -> Any:
+    """Rich objects pass through; JSON becomes collapsible; lines are printed, not listed."""
+    if result is None or hasattr(result, "_repr_html_") or hasattr(result, "_repr_mimebundle_"):
+        return result
+    if isinstance(result, (dict, list)) and not all(isinstance(x, str) for x in result):
+        return JSONResult(result)
+    text = render_text(result)
+    if text:
+        print(text)
+    return None
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    ipython.register_magics(DockMagics)
+
+
+__all__ = ["DockMagics", "ErrorLine", "JSONResult", "load_ipython_extension", "run_command"]

@@ -1,0 +1,137 @@
+"""Run the registry: in a background thread (notebooks, tests) or in the foreground (the CLI).
+
+>>> import tempfile
+>>> with RegistryServer(tempfile.mkdtemp()) as server:
+...     server.url.startswith("http://127.0.0.1:")
+True
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+from starlette.applications import Starlette
+
+from ..errors import InvalidArgument, Unavailable
+from .app import LoggedRequest, create_app
+from .auth import Auth, Mode, add_user
+from .storage import Storage
+
+__all__ = ["RegistryServer", "add_user", "garbage_collect", "serve"]
+
+
+def _auth(auth_mode: str, htpasswd: Path | str | None) -> Auth:
+    return Auth(auth_mode, Path(htpasswd) if htpasswd is not None else None)  # type: ignore[arg-type]
+
+
+def _config(app: object, log_level: str, *, foreground: bool = False) -> uvicorn.Config:
+    # In a thread, leave the host's (the notebook's) logging alone and keep quiet. In the
+    # foreground, uvicorn's access log shows each request line (never headers, so no credentials).
+    options: dict[str, object] = {} if foreground else {"log_config": None}
+    return uvicorn.Config(app, log_level=log_level, access_log=foreground, lifespan="off",
+                          timeout_graceful_shutdown=5, **options)
+
+
+class RegistryServer:
+    """A registry on ``host:port`` (port 0: any free port) served from a background thread."""
+
+    def __init__(self, data_dir: Path | str, host: str = "127.0.0.1", port: int = 0,
+                 auth_mode: Mode | str = "open", htpasswd: Path | str | None = None) -> None:
+        self.data_dir, self.host, self.port = Path(data_dir), host, port
+        self.auth = _auth(auth_mode, htpasswd)
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.app: Starlette | None = None
+
+    @property
+    def request_log(self) -> list[LoggedRequest]:
+        """The requests served so far (method, path?query, status), oldest first — the protocol, visible."""
+        return list(self.app.state.request_log) if self.app is not None else []
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def address(self) -> str:
+        """``host:port`` as image references name it (``127.0.0.1:5000/me/app:1``)."""
+        return self.url.removeprefix("http://")
+
+    def start(self, timeout: float = 10.0) -> RegistryServer:
+        if self._thread is not None:
+            return self
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        # proto=IPPROTO_TCP, or asyncio leaves Nagle on for accepted sockets (40 ms per response).
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as error:
+            sock.close()
+            raise Unavailable(f"cannot listen on {self.host}:{self.port}: {error.strerror}") from None
+        self.port = sock.getsockname()[1]
+        self.app = create_app(self.data_dir, auth=self.auth)
+        server = uvicorn.Server(_config(self.app, "error"))
+        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
+                                  name=f"minidock-registry-{self.port}", daemon=True)
+        thread.start()
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                sock.close()
+                raise Unavailable(f"the registry on {self.host}:{self.port} did not start")
+            time.sleep(0.01)
+        self._server, self._thread, self._socket = server, thread, sock
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._server is None or self._thread is None:
+            return
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        self._socket.close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> RegistryServer:
+        return self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self._thread is not None else "stopped"
+        return f"<RegistryServer {self.url} auth={self.auth.mode} data={self.data_dir} {state}>"
+
+
+def parse_addr(addr: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:5000`` for IPv6; ``:5000`` means 127.0.0.1).
+
+    >>> parse_addr("0.0.0.0:5000"), parse_addr(":5000"), parse_addr("[::1]:80")
+    (('0.0.0.0', 5000), ('127.0.0.1', 5000), ('::1', 80))
+    """
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise InvalidArgument(f"invalid address {addr!r}: expected HOST:PORT, e.g. 127.0.0.1:5000")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def serve(addr: str, data_dir: Path | str, auth_mode: str = "open", htpasswd: Path | str | None = None) -> None:
+    """Serve in the foreground until interrupted (``minidock registry serve``)."""
+    host, port = parse_addr(addr)
+    app = create_app(Path(data_dir), auth=_auth(auth_mode, htpasswd))
+    config = _config(app, "info", foreground=True)
+    config.host, config.port = host, port
+    uvicorn.Server(config).run()
+
+
+def garbage_collect(data_dir: Path | str) -> tuple[int, int]:
+    """Delete blobs no manifest references; return (blobs removed, bytes freed). Run it while idle."""
+    return Storage(Path(data_dir)).garbage_collect()

@@ -1,0 +1,355 @@
+"""``RegistryClient``: the OCI distribution API of one registry, over one ``httpx.Client``.
+
+Every call is one or two spec requests a student can see with ``--trace``; every failure becomes
+one ``MinidockError`` with one line saying what went wrong and, where there is one, what to do.
+Blob downloads stream into a ``BlobWriter``, which verifies digest and size before anything
+becomes visible in the content store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from types import TracebackType
+from typing import BinaryIO
+
+import httpx
+
+from ..content.store import BlobInfo, BlobWriter
+from ..errors import (Denied, DigestMismatch, InvalidArgument, MinidockError, NotFound, TooLarge,
+                      Unauthorized, Unavailable, Unsupported, error_for_status)
+from ..oci import mediatypes as mt
+from ..oci.descriptor import Descriptor
+from ..oci.digest import Digest
+from ..oci.manifest import parse_any
+from ..oci.reference import PATH_GRAMMAR, Reference
+from .auth import RegistryAuth
+from .credentials import Credential, server_host
+from .trace import Sink, Trace
+
+MANIFEST_ACCEPT = ", ".join([mt.OCI_MANIFEST, mt.OCI_INDEX, mt.DOCKER_MANIFEST, mt.DOCKER_MANIFEST_LIST])
+#: containerd's limit: a manifest is metadata, anything bigger is a mistake or an attack.
+MAX_MANIFEST = 4 << 20
+#: Blobs up to this size go up in one PUT; larger ones stream in a PATCH (one connection, and a
+#: registry could report how far it got), then a PUT closes the upload.
+MONOLITHIC_MAX = 8 << 20
+PIECE = 256 << 10
+_LOCAL = ("localhost", "127.0.0.1", "[::1]", "::1")
+INSECURE_ENV = "MINIDOCK_INSECURE_REGISTRIES"
+
+_BY_CODE: dict[str, type[MinidockError]] = {
+    "UNAUTHORIZED": Unauthorized, "DENIED": Denied, "NAME_UNKNOWN": NotFound,
+    "MANIFEST_UNKNOWN": NotFound, "BLOB_UNKNOWN": NotFound, "BLOB_UPLOAD_UNKNOWN": NotFound,
+    "DIGEST_INVALID": DigestMismatch, "SIZE_INVALID": InvalidArgument, "NAME_INVALID": InvalidArgument,
+    "TAG_INVALID": InvalidArgument, "MANIFEST_INVALID": InvalidArgument,
+    "MANIFEST_BLOB_UNKNOWN": InvalidArgument, "BLOB_UPLOAD_INVALID": InvalidArgument,
+    "UNSUPPORTED": Unsupported, "TOOMANYREQUESTS": Unavailable,
+}
+
+
+def is_insecure(host: str) -> bool:
+    """docker's rule: plain http for loopback (any port), or for hosts the user listed as insecure."""
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if name in _LOCAL or name.startswith("127.") or name.endswith(".localhost"):
+        return True
+    listed = os.environ.get(INSECURE_ENV, "")
+    return host in {h.strip() for h in listed.split(",") if h.strip()}
+
+
+def api_host(host: str) -> str:
+    return "registry-1.docker.io" if host == "docker.io" else host
+
+
+def _check_repo(repo: str) -> str:
+    if not PATH_GRAMMAR.fullmatch(repo):
+        raise InvalidArgument(f"invalid repository name {repo!r}")
+    return repo
+
+
+class _Upload:
+    """A request body httpx can send again (after a 401): it re-reads the file from ``start``."""
+
+    def __init__(self, stream: BinaryIO, start: int, size: int, advance: Callable[[int], None]) -> None:
+        self.stream, self.start, self.size, self.advance = stream, start, size, advance
+        self._reported = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        self.stream.seek(self.start)
+        sent = 0
+        while sent < self.size:
+            piece = self.stream.read(min(PIECE, self.size - sent))
+            if not piece:
+                raise InvalidArgument(f"blob ended after {sent} of {self.size} bytes")
+            sent += len(piece)
+            if sent > self._reported:  # a re-send does not move the bar backwards or twice
+                self.advance(sent - self._reported)
+                self._reported = sent
+            yield piece
+
+
+class RegistryClient:
+    def __init__(self, host: str, *, credentials: Credential | None = None, insecure: bool | None = None,
+                 trace: Sink | None = None, transport: httpx.BaseTransport | None = None,
+                 monolithic_max: int = MONOLITHIC_MAX, timeout: float = 60.0) -> None:
+        self.host = server_host(host)
+        self.credential = credentials
+        self.monolithic_max = monolithic_max
+        scheme = "http" if (is_insecure(self.host) if insecure is None else insecure) else "https"
+        self.base_url = f"{scheme}://{api_host(self.host)}"
+        self.auth = RegistryAuth(credentials)
+        hooks = Trace(trace, home=api_host(self.host)).hooks() if trace is not None else {}
+        self._sessions: dict[str, httpx.URL] = {}  # repo -> an upload a failed mount left open
+        self._http = httpx.Client(base_url=self.base_url, auth=self.auth, event_hooks=hooks,
+                                  transport=transport, follow_redirects=True,
+                                  timeout=httpx.Timeout(timeout, connect=10.0),
+                                  headers={"User-Agent": "minidock"})
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def login_hint(self) -> str:
+        return "minidock login" if self.host == "docker.io" else f"minidock login {self.host}"
+
+    # -- plumbing ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _open(self, method: str, url: str | httpx.URL, *, ok: tuple[int, ...], what: str,
+              **kwargs: object) -> Iterator[httpx.Response]:
+        try:
+            with self._http.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
+                if response.status_code not in ok:
+                    response.read()  # error bodies are small JSON; the message is in there
+                    raise self._error(response, what)
+                yield response
+        except httpx.RequestError as exc:
+            raise self._unavailable(exc) from None
+
+    def _call(self, method: str, url: str | httpx.URL, *, ok: tuple[int, ...] = (200,), what: str,
+              **kwargs: object) -> httpx.Response:
+        with self._open(method, url, ok=ok, what=what, **kwargs) as response:
+            response.read()
+            return response
+
+    def _error(self, response: httpx.Response, what: str) -> MinidockError:
+        code, message = _spec_error(response)
+        if response.status_code == 401 or code == "UNAUTHORIZED":
+            if self.credential is None:
+                return Unauthorized(f"unauthorized: authentication required to {what} — run "
+                                    f"'{self.login_hint}'")
+            return Unauthorized(f"unauthorized: {self.host} refused the login of "
+                                f"{self.credential.username!r} to {what} — run '{self.login_hint}' again")
+        detail = code.lower().replace("_", " ") if code else f"{response.status_code} {response.reason_phrase}"
+        if message and message.lower() != detail:
+            detail += f": {message}"
+        text = f"cannot {what}: {detail}"
+        error = _BY_CODE.get(code or "")
+        return error(text, code=code) if error else error_for_status(response.status_code, text)
+
+    def _unavailable(self, exc: httpx.RequestError) -> Unavailable:
+        reason = str(exc) or type(exc).__name__
+        if isinstance(exc, httpx.ConnectError) and ("SSL" in reason or "certificate" in reason.lower()):
+            return Unavailable(f"cannot talk TLS to registry {self.host} ({reason.splitlines()[0]}): if it "
+                               f"serves plain http, list it in {INSECURE_ENV}")
+        if isinstance(exc, httpx.ConnectError):
+            why = "connection refused" if "refused" in reason.lower() else reason.splitlines()[0]
+            return Unavailable(f"cannot reach registry {self.host} at {self.base_url}: {why} — is it running?")
+        if isinstance(exc, httpx.TimeoutException):
+            return Unavailable(f"registry {self.host} did not answer in time ({type(exc).__name__})")
+        return Unavailable(f"connection to registry {self.host} failed: {reason.splitlines()[0]}")
+
+    # -- the API -------------------------------------------------------------------------------
+    def ping(self) -> None:
+        """GET /v2/: is this a registry, and (with a login) will it let us in?"""
+        self._call("GET", "/v2/", what=f"log in to {self.host}")
+
+    def resolve(self, reference: Reference) -> tuple[Descriptor, bytes]:
+        """The manifest or index a tag (or digest) names, with its exact bytes."""
+        name = str(reference.digest) if reference.digest else (reference.tag or "latest")
+        return self.get_manifest(reference.path, name, expected=reference.digest)
+
+    def head_manifest(self, reference: Reference) -> Descriptor | None:
+        """What a tag points at, without downloading it (HEADs are free of Docker Hub's pull limits)."""
+        name = str(reference.digest) if reference.digest else (reference.tag or "latest")
+        response = self._call("HEAD", f"/v2/{_check_repo(reference.path)}/manifests/{name}",
+                              ok=(200, 404), what=f"pull {reference}",
+                              headers={"Accept": MANIFEST_ACCEPT})
+        digest = response.headers.get("docker-content-digest")
+        if response.status_code == 404 or not digest:
+            return None
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        return Descriptor(media_type, Digest.parse(digest), int(response.headers.get("content-length", 0)))
+
+    def get_manifest(self, repo: str, reference: str, *,
+                     expected: Digest | None = None) -> tuple[Descriptor, bytes]:
+        what = f"pull {self.host}/{repo}{'@' if reference.startswith('sha256:') else ':'}{reference}"
+        with self._open("GET", f"/v2/{_check_repo(repo)}/manifests/{reference}", ok=(200,), what=what,
+                        headers={"Accept": MANIFEST_ACCEPT}) as response:
+            raw = _read_limited(response, MAX_MANIFEST)
+            if raw is None:
+                raise TooLarge(f"cannot {what}: manifest is larger than {MAX_MANIFEST} bytes")
+            declared = response.headers.get("docker-content-digest", "")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        digest = Digest.of(raw)
+        if expected is not None and digest != expected:
+            raise DigestMismatch(f"cannot {what}: the registry sent a manifest whose digest is {digest}")
+        if declared.startswith("sha256:") and Digest.parse(declared) != digest:
+            raise DigestMismatch(f"cannot {what}: Docker-Content-Digest {declared} is not the digest "
+                                 f"of the bytes sent ({digest})")
+        if content_type not in mt.MANIFEST_TYPES | mt.INDEX_TYPES:
+            content_type = parse_any(raw).media_type  # some registries answer application/json
+        return Descriptor(content_type, digest, len(raw)), raw
+
+    def get_blob(self, repo: str, descriptor: Descriptor, writer: BlobWriter,
+                 progress: Callable[[int], None] | None = None) -> BlobInfo:
+        """Stream a blob into ``writer`` and commit it (verified), or abort it on any failure."""
+        what = f"pull blob {descriptor.digest.short} from {self.host}/{repo}"
+        try:
+            with self._open("GET", f"/v2/{_check_repo(repo)}/blobs/{descriptor.digest}", ok=(200,),
+                            what=what) as response:
+                length = response.headers.get("content-length")
+                if length is not None and length.isdigit() and int(length) != descriptor.size:
+                    raise DigestMismatch(f"cannot {what}: the registry offers {length} bytes, the "
+                                         f"manifest says {descriptor.size}")
+                for chunk in response.iter_bytes(PIECE):
+                    writer.write(chunk)
+                    if progress is not None:
+                        progress(len(chunk))
+            return writer.commit()
+        except DigestMismatch as exc:
+            writer.abort()
+            raise DigestMismatch(f"blob {descriptor.digest.short} from {self.host}/{repo} is corrupt: "
+                                 f"{exc}") from None
+        finally:
+            writer.abort()  # no-op after a commit; removes the temp file after anything else
+
+    def has_blob(self, repo: str, digest: Digest) -> bool:
+        response = self._call("HEAD", f"/v2/{_check_repo(repo)}/blobs/{digest}", ok=(200, 404),
+                              what=f"push to {self.host}/{repo}")
+        return response.status_code == 200
+
+    def mount_blob(self, repo: str, digest: Digest, from_repo: str) -> bool:
+        """Ask the registry to link a blob it already holds in ``from_repo`` (no bytes sent)."""
+        response = self._call("POST", f"/v2/{_check_repo(repo)}/blobs/uploads/", ok=(201, 202),
+                              what=f"push to {self.host}/{repo}",
+                              params={"mount": str(digest), "from": _check_repo(from_repo)})
+        if response.status_code == 202 and "location" in response.headers:
+            # Refused (no access to from_repo, or it has no such blob): the registry opened an
+            # ordinary upload instead, which the next push_blob to this repo uses.
+            self._sessions[repo] = response.request.url.join(response.headers["location"])
+        return response.status_code == 201
+
+    def push_blob(self, repo: str, descriptor: Descriptor, stream: BinaryIO,
+                  progress: Callable[[int], None] | None = None) -> None:
+        what = f"push to {self.host}/{repo}"
+        advance = progress or (lambda n: None)
+        location = self._sessions.pop(repo, None) or self._start_upload(repo, what)
+        size = descriptor.size
+        if size > self.monolithic_max:
+            response = self._call("PATCH", location, ok=(202,), what=what,
+                                  content=_Upload(stream, 0, size, advance),
+                                  headers={"Content-Type": "application/octet-stream",
+                                           "Content-Length": str(size), "Content-Range": f"0-{size - 1}"})
+            location = _location(response, what)
+            body, length = _Upload(stream, 0, 0, advance), 0
+        else:
+            body, length = _Upload(stream, 0, size, advance), size
+        response = self._call("PUT", location.copy_merge_params({"digest": str(descriptor.digest)}),
+                              ok=(201,), what=what, content=body,
+                              headers={"Content-Type": "application/octet-stream",
+                                       "Content-Length": str(length)})
+        _check_digest(response, descriptor.digest, what)
+
+    def _start_upload(self, repo: str, what: str) -> httpx.URL:
+        return _location(self._call("POST", f"/v2/{_check_repo(repo)}/blobs/uploads/", ok=(202,),
+                                    what=what), what)
+
+    def put_manifest(self, repo: str, reference: str, raw: bytes, media_type: str) -> Digest:
+        what = f"push to {self.host}/{repo}"
+        response = self._call("PUT", f"/v2/{_check_repo(repo)}/manifests/{reference}", ok=(201,),
+                              what=what, content=raw, headers={"Content-Type": media_type})
+        digest = Digest.of(raw)
+        _check_digest(response, digest, what)
+        return digest
+
+    def delete_manifest(self, repo: str, digest: Digest) -> None:
+        self._call("DELETE", f"/v2/{_check_repo(repo)}/manifests/{digest}", ok=(202,),
+                   what=f"delete {self.host}/{repo}@{digest}")
+
+    def tags(self, repo: str, n: int | None = None) -> list[str]:
+        return self._pages(f"/v2/{_check_repo(repo)}/tags/list", "tags", n, f"list tags of {self.host}/{repo}")
+
+    def catalog(self, n: int | None = None) -> list[str]:
+        return self._pages("/v2/_catalog", "repositories", n, f"list the repositories of {self.host}")
+
+    def _pages(self, path: str, key: str, n: int | None, what: str) -> list[str]:
+        """Follow ``Link: <…>; rel="next"`` until the registry has no more pages."""
+        found: list[str] = []
+        url: str | httpx.URL | None = path
+        params = {"n": str(n)} if n else {}
+        seen: set[str] = set()
+        while url is not None and str(url) not in seen and len(seen) < 10_000:
+            seen.add(str(url))
+            response = self._call("GET", url, what=what, params=params)
+            params = {}  # the next link carries its own n and last
+            items = _json(response).get(key) or []
+            found += [item for item in items if isinstance(item, str)]
+            link = response.links.get("next", {}).get("url")
+            url = response.request.url.join(link) if link else None
+        return found
+
+    def hub_search(self, term: str, limit: int = 25) -> list[dict[str, object]]:
+        """Docker Hub's own search (its registry has no catalog): name, description, stars."""
+        response = self._call("GET", "https://index.docker.io/v1/search", what=f"search {self.host}",
+                              params={"q": term, "n": str(limit)})
+        results = _json(response).get("results") or []
+        return [r for r in results if isinstance(r, dict)]
+
+
+def _read_limited(response: httpx.Response, limit: int) -> bytes | None:
+    data = bytearray()
+    for chunk in response.iter_bytes():
+        data += chunk
+        if len(data) > limit:
+            return None
+    return bytes(data)
+
+
+def _spec_error(response: httpx.Response) -> tuple[str | None, str | None]:
+    """``errors[0].code`` and ``.message`` of a spec error body, when there is one."""
+    try:
+        errors = json.loads(response.content).get("errors")
+        first = errors[0]
+        code, message = first.get("code"), first.get("message")
+        return (code if isinstance(code, str) else None,
+                " ".join(str(message).split())[:200] if message else None)
+    except (ValueError, AttributeError, TypeError, IndexError, KeyError, httpx.ResponseNotRead):
+        return None, None
+
+
+def _json(response: httpx.Response) -> dict[str, object]:
+    try:
+        data = response.json()
+    except ValueError:
+        raise MinidockError(f"{response.request.url.host} sent something that is not JSON") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _location(response: httpx.Response, what: str) -> httpx.URL:
+    if "location" not in response.headers:
+        raise MinidockError(f"cannot {what}: the registry gave no Location for the upload")
+    return response.request.url.join(response.headers["location"])
+
+
+def _check_digest(response: httpx.Response, digest: Digest, what: str) -> None:
+    declared = response.headers.get("docker-content-digest", "")
+    if declared.startswith("sha256:") and declared != str(digest):
+        raise DigestMismatch(f"cannot {what}: the registry stored {declared}, we sent {digest}")

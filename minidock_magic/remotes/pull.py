@@ -1,0 +1,107 @@
+"""``pull``: data flow 1 — name → manifest (via an index, for this platform) → blobs → a local name.
+
+Blobs go in first and documents last: layers and config are verified as they stream in, then the
+manifest (and index) blobs, and only then the name. A pull that fails half-way leaves the layers
+it finished (a retry skips them, as docker's does) and never a name pointing at missing content.
+"""
+
+from __future__ import annotations
+
+from ..errors import Unsupported
+from ..images.image import Image, load_image
+from ..oci import mediatypes as mt
+from ..oci.descriptor import Descriptor, Platform
+from ..oci.manifest import Index, Manifest, parse_any
+from ..oci.reference import Reference
+from .client import RegistryClient
+from .progress import Progress
+from .session import Engine, blob_sources, open_client, parse_platform
+from .trace import Sink
+
+#: An index may point at another index; real images nest at most once or twice.
+MAX_NESTING = 4
+
+
+def pull(engine: Engine, text: str, *, platform: str | Platform | None = None, trace: Sink | None = None,
+         quiet: bool = False, out: Sink | None = None, insecure: bool | None = None) -> Image:
+    """Pull ``text`` (``busybox``, ``127.0.0.1:5000/me/app:1``, ``name@sha256:…``) into the store.
+
+    Status lines go to ``out`` as docker prints them; ``trace`` gets one line per HTTP exchange.
+    """
+    reference = Reference.parse(text)
+    wanted = parse_platform(platform)
+    progress = Progress(out, quiet=quiet)
+    repo = reference.path
+    with open_client(engine, reference.domain, trace=trace, insecure=insecure) as client:
+        progress.status(f"{reference.tag or reference.digest}: Pulling from {reference.familiar_repository}")
+        target, raw = _resolve(engine, client, reference)
+        documents = [(target, raw)]
+        document = parse_any(raw, target.media_type)
+        for _ in range(MAX_NESTING):
+            if not isinstance(document, Index):
+                break
+            chosen = document.select(wanted)
+            documents.append(client.get_manifest(repo, str(chosen.digest), expected=chosen.digest))
+            document = parse_any(documents[-1][1], documents[-1][0].media_type)
+        if not isinstance(document, Manifest):
+            raise Unsupported(f"cannot pull {reference}: indexes nested deeper than {MAX_NESTING}")
+        if document.config.media_type not in mt.CONFIG_TYPES:
+            raise Unsupported(f"cannot pull {reference}: it is not a container image (its config is "
+                              f"{document.config.media_type})")
+        _fetch_blobs(engine, client, repo, document, progress)
+        for desc, data in reversed(documents):  # children before the index that lists them
+            engine.content.put_bytes(data, desc.digest)
+    # The store keeps what the registry calls the image (the index, whose digest `docker pull`
+    # prints), unless another platform was asked for: then the name must open *that* manifest.
+    named = target if wanted.matches(Platform.host()) else documents[-1][0]
+    previous = _record_name(engine, reference, named)
+    blob_sources(engine).add([d.digest for d, _ in documents] + [document.config.digest]
+                             + [layer.digest for layer in document.layers], reference.domain, repo)
+    progress.status(f"Digest: {target.digest}")
+    news = "Image is up to date for" if previous is not None and previous.digest == named.digest \
+        else "Downloaded newer image for"
+    progress.status(f"Status: {news} {reference.familiar}")
+    progress.status(str(reference))
+    return load_image(engine.content, named, tuple(engine.names.names_of(named.digest)))
+
+
+def _resolve(engine: Engine, client: RegistryClient, reference: Reference) -> tuple[Descriptor, bytes]:
+    """GET the manifest — unless a HEAD shows the one we already have is still current."""
+    local = _local_target(engine, reference)
+    if local is not None and engine.content.exists(local.digest):
+        remote = client.head_manifest(reference)
+        if remote is not None and remote.digest == local.digest:
+            return local, engine.content.read_bytes(local.digest)
+    return client.resolve(reference)
+
+
+def _local_target(engine: Engine, reference: Reference) -> Descriptor | None:
+    if reference.digest is not None:
+        return None  # a digest names immutable content: nothing to compare
+    for entry in engine.names.entries():
+        if entry.reference == reference:
+            return entry.target
+    return None
+
+
+def _fetch_blobs(engine: Engine, client: RegistryClient, repo: str, manifest: Manifest,
+                 progress: Progress) -> None:
+    for desc in (manifest.config, *manifest.layers):
+        is_layer = desc is not manifest.config
+        if engine.content.exists(desc.digest):
+            if is_layer:
+                progress.status(f"{desc.digest.short}: Already exists")
+            continue
+        with progress.bar(desc.digest.short, desc.size) as advance:
+            client.get_blob(repo, desc, engine.content.writer(desc.digest, desc.size), advance)
+        if is_layer:
+            progress.status(f"{desc.digest.short}: Pull complete")
+
+
+def _record_name(engine: Engine, reference: Reference, target: Descriptor) -> Descriptor | None:
+    if reference.tag is None:
+        # Pulled by digest only: docker keeps it untagged, reachable as name@digest.
+        engine.names.keep_untagged(target)
+        return None
+    name = Reference(reference.domain, reference.path, reference.tag)
+    return engine.names.set(name, target)

@@ -1,0 +1,48 @@
+"""Run a process isolated in a rootfs: the engine's runtime (containerd's runtime + runc, small).
+
+Backends, strongest first (``probe_host().default_isolation()`` picks the first that works):
+
+- ``NAMESPACES`` — as root: new mount, PID, UTS, IPC and network namespaces, ``pivot_root``.
+- ``ROOTLESS`` — the same inside a user namespace whose uid 0 is the caller (any user, kernel
+  permitting); overlayfs with ``userxattr``.
+- ``PROOT`` — where the host refuses namespaces: ptrace path translation, clearly labelled.
+
+Usage::
+
+    spec = ProcessSpec(rootfs=Path("rootfs"), argv=["echo", "hi"], env=["PATH=/bin"])
+    status = run(spec)                      # blocking, docker-style exit status
+    proc = start(spec, stdout=subprocess.PIPE); proc.wait()
+
+Everything unsafe (fork, unshare, mount) happens in a fresh helper process (``_init``), so the
+caller may be a threaded Jupyter kernel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .probe import HostCapabilities, probe_host
+    from .process import RunningProcess, run, start
+    from .spec import Isolation, OverlayMount, ProcessSpec, ResourceLimits
+
+__all__ = [
+    "HostCapabilities", "Isolation", "OverlayMount", "ProcessSpec", "ResourceLimits",
+    "RunningProcess", "probe_host", "run", "start",
+]
+
+_HOMES = {"HostCapabilities": "probe", "probe_host": "probe", "RunningProcess": "process",
+          "run": "process", "start": "process", "Isolation": "spec", "OverlayMount": "spec",
+          "ProcessSpec": "spec", "ResourceLimits": "spec"}
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy (PEP 562): the helper process imports this package too, and every millisecond of its
+    # start-up is a millisecond of every `docker run`.
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,178 @@
+"""The helper process: ``python -S -m minidock_magic.runtime._init STATUS_FD PAYLOAD_FD``.
+
+The engine may live in a threaded process (a Jupyter kernel), where ``fork`` without ``exec``
+is unsafe, so it only ever spawns this fresh, single-threaded interpreter and lets it do the
+unsafe parts. The helper reads the spec (JSON) from PAYLOAD_FD, joins the container's cgroups,
+``unshare``s the namespaces (mapping ids when it enters a user namespace), and forks once: that
+child is PID 1 of the new PID namespace. The child mounts the rootfs, ``pivot_root``s, takes the
+user's ids and ``execve``s the user's program, which therefore *is* PID 1 — as in
+``docker run`` without ``--init``: it gets no default signal handling from the kernel and must
+reap its own children. The helper stays outside as a supervisor: it forwards signals to the
+container, waits, and exits with docker's status (the code, or 128+signal). A setup failure is
+sent as one JSON line on STATUS_FD, which the engine raises; 125 is then the exit status.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+
+from ..errors import InvalidArgument, Unavailable
+from . import _libc, _status, cgroups, command, etcfiles, idmap, rootfs
+from .spec import Isolation, ProcessSpec
+from .users import ResolvedUser, resolve_user
+
+#: Signals the supervisor passes on to the container (docker's sig-proxy).
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
+             signal.SIGUSR2, signal.SIGWINCH)
+
+#: docker's default capability set for container root: CHOWN, DAC_OVERRIDE, FOWNER, FSETID,
+#: KILL, SETGID, SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE,
+#: SETFCAP. Notably not SYS_ADMIN, so container root cannot undo the mounts made here.
+DEFAULT_CAPABILITIES = frozenset({0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31})
+
+
+def exit_status(wait_status: int) -> int:
+    code = os.waitstatus_to_exitcode(wait_status)
+    return 128 - code if code < 0 else code
+
+
+def supervise(pid: int) -> int:
+    """Forward signals to ``pid`` until it exits; its docker-style exit status."""
+    def forward(signum: int, _frame: object) -> None:
+        try:
+            os.kill(pid, signum)
+        except ProcessLookupError:
+            pass
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+    _, wait_status = os.waitpid(pid, 0)  # PEP 475: retried after each forwarded signal
+    return exit_status(wait_status)
+
+
+def reset_signals() -> None:
+    # Python ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve, and a container
+    # whose `yes | head` never ends is a confusing lesson.
+    for sig in signal.valid_signals():
+        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+            try:
+                signal.signal(sig, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+
+
+def switch_user(user: ResolvedUser, *, setgroups_allowed: bool, rootless_single: bool) -> None:
+    try:
+        if setgroups_allowed:
+            os.setgroups(list(user.groups))
+        os.setresgid(user.gid, user.gid, user.gid)
+        os.setresuid(user.uid, user.uid, user.uid)
+    except OSError as exc:
+        if rootless_single:
+            raise InvalidArgument(
+                f"user {user.uid}:{user.gid} does not exist in this rootless container: only uid "
+                "0 is mapped (give this user a range in /etc/subuid and /etc/subgid)") from None
+        raise InvalidArgument(f"cannot switch to user {user.uid}:{user.gid}: {exc.strerror}") \
+            from None
+
+
+def close_fds_except(keep: int) -> None:
+    os.closerange(3, keep)
+    os.closerange(keep + 1, 1 << 20)
+
+
+def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
+                      full_map: bool) -> int:
+    """The container's PID 1 before ``execve``; returns only a docker status (126/127)."""
+    _libc.set_parent_death_signal(signal.SIGKILL)  # never outlive the supervisor
+    if not spec.tty:
+        os.setsid()
+    hostname = spec.hostname or etcfiles.DEFAULT_HOSTNAME
+    rootfs.prepare(spec, in_user_namespace=in_userns, hostname=hostname)
+    socket.sethostname(hostname)
+    if spec.network == "none":
+        _libc.interface_up("lo")
+    rootfs.enter(spec)
+    user = resolve_user(spec.user, _read("/etc/passwd"), _read("/etc/group"))
+    env = command.with_defaults(spec.env, home=user.home, hostname=hostname, tty=spec.tty)
+    os.chdir(spec.cwd)
+    _libc.drop_bounding_capabilities(DEFAULT_CAPABILITIES)
+    switch_user(user, setgroups_allowed=full_map or not in_userns,
+                rootless_single=in_userns and not full_map)
+    _libc.set_parent_death_signal(signal.SIGKILL)  # a change of ids cleared it
+    reset_signals()
+    found = command.find_executable(spec.argv[0], env, spec.cwd, to_host=lambda p: p)
+    if isinstance(found, command.CommandFailure):
+        os.write(2, f"minidock: {found.message}\n".encode())
+        return found.status
+    close_fds_except(status_fd)  # status_fd is close-on-exec: EOF tells the engine we are off
+    try:
+        os.execve(found, spec.argv, command.as_mapping(env))
+    except OSError as exc:
+        failed = command.failure(spec.argv[0], exc.errno or 0, found)
+        os.write(2, f"minidock: {failed.message}\n".encode())
+        return failed.status
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> int:
+    in_userns = isolation is Isolation.ROOTLESS or os.geteuid() != 0
+    flags = _libc.CLONE_NEWNS | _libc.CLONE_NEWPID | _libc.CLONE_NEWUTS | _libc.CLONE_NEWIPC
+    if spec.network == "none":
+        flags |= _libc.CLONE_NEWNET
+    full_map = False
+    if in_userns:
+        plan = idmap.plan()
+        full_map = plan.full
+        idmap.enter_user_namespace(flags, plan)
+    else:
+        try:
+            _libc.unshare(flags)
+        except OSError as exc:
+            raise Unavailable(f"this host refuses new namespaces ({exc.strerror}); "
+                              "use isolation=rootless or isolation=proot") from None
+    pid = os.fork()
+    if pid == 0:  # PID 1 of the new PID namespace
+        status = command.ENGINE_ERROR
+        try:
+            status = exec_in_container(spec, status_fd, in_userns=in_userns, full_map=full_map)
+        except BaseException as exc:  # noqa: BLE001 - everything must reach the engine
+            _status.send_error(status_fd, exc)
+        os._exit(status)
+    _status.send(status_fd, pid=pid)
+    os.close(status_fd)
+    return supervise(pid)
+
+
+def main(argv: list[str]) -> int:
+    status_fd = int(argv[1])
+    # Popen's pass_fds made it inheritable; it must close at the container's execve.
+    os.set_inheritable(status_fd, False)
+    try:
+        with os.fdopen(int(argv[2]), "rb") as payload_file:
+            payload = json.loads(payload_file.read())
+        spec = ProcessSpec.from_dict(payload["spec"])
+        isolation = Isolation(payload["isolation"])
+        cgroups.join(payload["cgroups"], os.getpid())
+        if isolation is Isolation.PROOT:
+            from ._proot import run_proot
+            return run_proot(spec, status_fd)
+        return run_namespaces(spec, isolation, status_fd)
+    except Exception as exc:  # noqa: BLE001 - the engine must get one line, not a traceback
+        _status.send_error(status_fd, exc)
+        return command.ENGINE_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,102 @@
+"""The fallback backend: ``proot`` (ptrace path translation) where the host refuses namespaces.
+
+proot gives a changed root, bind mounts by path translation and fake root ids, and nothing
+else: no PID, network, UTS or IPC isolation, no overlayfs, no read-only root. The engine says so
+(``HostCapabilities.describe``) instead of pretending; what proot cannot do at all (overlay,
+read-only) is refused with ``Unsupported``. It is a teaching fallback, not a security boundary.
+
+Runs inside the helper process (see ``_init``), which supervises proot like it supervises a
+namespaced container, so the engine sees the same protocol either way.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from ..errors import Unavailable, Unsupported
+from . import _status, command, etcfiles
+from ._init import supervise
+from .safepath import ensure_dir_in_root, resolve_in_root
+from .spec import ProcessSpec
+from .users import resolve_user
+
+
+def _read_in_root(root: Path, path: str) -> str:
+    try:
+        return resolve_in_root(root, path).read_text()
+    except OSError:
+        return ""
+
+
+def proot_argv(proot: str, spec: ProcessSpec, exe: str, binds: dict[str, str], *,
+               fake_ids: str | None) -> list[str]:
+    """The proot command line for ``spec``; ``binds`` maps host files to guest paths.
+
+    >>> proot_argv("/usr/bin/proot", ProcessSpec(Path("/r"), ["sh", "-c", "x"], []), "/bin/sh",
+    ...            {"/t/hosts": "/etc/hosts"}, fake_ids="0:0")  # doctest: +NORMALIZE_WHITESPACE
+    ['/usr/bin/proot', '--kill-on-exit', '-v', '-1', '-r', '/r', '-w', '/', '-b', '/proc',
+     '-b', '/dev', '-b', '/sys', '-b', '/t/hosts:/etc/hosts', '-0', '/bin/sh', '-c', 'x']
+    """
+    argv = [proot, "--kill-on-exit", "-v", "-1", "-r", str(spec.rootfs), "-w", spec.cwd]
+    for host_path in ("/proc", "/dev", "/sys"):
+        argv += ["-b", host_path]
+    for host_file, guest in binds.items():
+        argv += ["-b", f"{host_file}:{guest}"]
+    if fake_ids == "0:0":
+        argv.append("-0")
+    elif fake_ids is not None:
+        argv += ["-i", fake_ids]
+    # proot's exec takes argv[0] as the program; multi-call binaries like busybox look at its
+    # basename, which the resolved path keeps.
+    return argv + [exe, *spec.argv[1:]]
+
+
+def run_proot(spec: ProcessSpec, status_fd: int) -> int:
+    proot = shutil.which("proot")
+    if proot is None:
+        raise Unavailable("proot is not installed (apt-get install proot), and it is the only "
+                          "isolation left on this host")
+    if spec.overlay is not None:
+        raise Unsupported("proot cannot mount overlayfs: give it a prepared (copied) rootfs")
+    if spec.read_only:
+        raise Unsupported("proot cannot make the rootfs read-only")
+    root = spec.rootfs
+    user = resolve_user(spec.user, _read_in_root(root, "/etc/passwd"),
+                        _read_in_root(root, "/etc/group"))
+    hostname = spec.hostname or etcfiles.DEFAULT_HOSTNAME
+    env = command.with_defaults(spec.env, home=user.home, hostname=hostname, tty=spec.tty)
+    ensure_dir_in_root(root, spec.cwd)
+    found = command.find_executable(spec.argv[0], env, spec.cwd,
+                                    to_host=lambda p: str(resolve_in_root(root, p)))
+    if isinstance(found, command.CommandFailure):
+        # Like a namespaced container whose exec fails: it "starts", then exits 126/127 (the
+        # helper stands in as its process).
+        _status.send(status_fd, pid=os.getpid())
+        os.write(2, f"minidock: {found.message}\n".encode())
+        return found.status
+    with tempfile.TemporaryDirectory(prefix="minidock-proot-") as tmp:
+        os.chmod(tmp, 0o755)  # readable after dropping to the container's uid
+        binds = {}
+        for name, text in (("hosts", etcfiles.hosts(hostname, spec.extra_hosts)),
+                           ("hostname", hostname + "\n"),
+                           ("resolv.conf", etcfiles.resolv_conf(etcfiles.host_resolv_conf(),
+                                                                spec.network))):
+            Path(tmp, name).write_text(text)
+            binds[f"{tmp}/{name}"] = f"/etc/{name}"
+        # As real root, really become the container's user (proot alone would only pretend and
+        # leave the program with root's power over the host); otherwise fake the ids.
+        drop = os.geteuid() == 0 and user.uid != 0
+        fake = None if drop else f"{user.uid}:{user.gid}"
+        argv = proot_argv(proot, spec, found, binds, fake_ids=fake)
+        child = subprocess.Popen(
+            argv, env=command.as_mapping(env), close_fds=True, start_new_session=not spec.tty,
+            user=user.uid if drop else None, group=user.gid if drop else None,
+            extra_groups=list(user.groups) if drop else None,
+        )
+        _status.send(status_fd, pid=child.pid)
+        os.close(status_fd)
+        return supervise(child.pid)

@@ -1,0 +1,108 @@
+"""What isolation this host allows, found by trying, and said plainly for ``minidock info``."""
+
+from __future__ import annotations
+
+import functools
+import json
+import subprocess
+from dataclasses import dataclass, field
+
+from ..errors import Unavailable
+from .spec import Isolation
+
+#: Namespaces a container needs: mount, PID, UTS, IPC and network (for ``network="none"``).
+REQUIRED = frozenset({"mount", "pid", "uts", "ipc", "net"})
+
+
+@dataclass(frozen=True)
+class HostCapabilities:
+    kernel: str = ""
+    is_root: bool = False
+    user_namespaces: bool = False
+    #: /etc/subuid and /etc/subgid ranges plus newuidmap: rootless containers get more than uid 0
+    subordinate_ids: bool = False
+    #: namespaces root may create directly
+    namespaces: frozenset[str] = field(default_factory=frozenset)
+    #: namespaces creatable inside a user namespace (the rootless way)
+    rootless_namespaces: frozenset[str] = field(default_factory=frozenset)
+    overlay: bool = False
+    rootless_overlay: bool = False  # overlayfs inside a user namespace ("userxattr", kernel ≥ 5.11)
+    proot: str | None = None  # path of a proot that works here
+    cgroups: str = "none"  # "v2", "v1", "hybrid" or "none"
+    #: controllers where this user may create a limited cgroup: memory, cpu, pids
+    cgroup_controllers: frozenset[str] = field(default_factory=frozenset)
+
+    def supports(self, isolation: Isolation) -> bool:
+        if isolation is Isolation.NAMESPACES:
+            return self.is_root and REQUIRED <= self.namespaces
+        if isolation is Isolation.ROOTLESS:
+            return self.user_namespaces and REQUIRED <= self.rootless_namespaces
+        return self.proot is not None
+
+    def default_isolation(self) -> Isolation | None:
+        """The strongest backend that works here, or None if none does."""
+        return next((i for i in Isolation if self.supports(i)), None)
+
+    @property
+    def overlay_usable(self) -> bool:
+        """Whether the default backend can stack layers with overlayfs (else copy snapshots)."""
+        isolation = self.default_isolation()
+        return (isolation is Isolation.NAMESPACES and self.overlay) or \
+            (isolation is Isolation.ROOTLESS and self.rootless_overlay)
+
+    def describe(self) -> list[str]:
+        """Short lines for ``minidock info`` and the notebook."""
+        default = self.default_isolation()
+
+        def yes(flag: bool) -> str:
+            return "yes" if flag else "no"
+
+        def names(found: frozenset[str]) -> str:
+            return " ".join(n for n in ("mount", "pid", "uts", "ipc", "net") if n in found) or "none"
+
+        lines = [
+            "isolation: " + {
+                Isolation.NAMESPACES: "namespaces (mount, pid, uts, ipc, net) as root",
+                Isolation.ROOTLESS: "rootless namespaces (inside a user namespace)",
+                Isolation.PROOT: "proot fallback: changed root only; no pid, network or "
+                                 "hostname isolation",
+                None: "NONE: this host allows neither namespaces nor proot; containers cannot run",
+            }[default],
+            f"running as root: {yes(self.is_root)} (kernel {self.kernel})",
+            f"user namespaces: {yes(self.user_namespaces)}"
+            + (f" (extra uids from /etc/subuid: {yes(self.subordinate_ids)})"
+               if self.user_namespaces else ""),
+        ]
+        if self.is_root:
+            lines.append(f"namespaces as root: {names(self.namespaces)}")
+        lines += [
+            f"namespaces in a user namespace: {names(self.rootless_namespaces)}",
+            f"overlayfs: {yes(self.overlay)} as root, {yes(self.rootless_overlay)} rootless"
+            + ("" if self.overlay_usable else " (layers are copied instead)"),
+            f"proot: {self.proot or 'not available'}",
+            f"cgroups: {self.cgroups}; limits: "
+            + (", ".join(sorted(self.cgroup_controllers)) or "not allowed on this host"),
+        ]
+        return lines
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> HostCapabilities:
+        sets = ("namespaces", "rootless_namespaces", "cgroup_controllers")
+        return cls(**{k: frozenset(v) if k in sets else v  # type: ignore[arg-type]
+                      for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+@functools.cache
+def probe_host() -> HostCapabilities:
+    """Try, in a fresh child process, what this host allows (once per process)."""
+    from .process import helper_command, helper_env
+
+    try:
+        done = subprocess.run(helper_command("_probe"), env=helper_env(), capture_output=True,
+                              stdin=subprocess.DEVNULL, timeout=60, check=True)
+        return HostCapabilities.from_dict(json.loads(done.stdout))
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        detail = getattr(exc, "stderr", b"") or b""
+        raise Unavailable(f"cannot probe what this host allows: {exc} "
+                          f"{detail.decode(errors='replace').strip()[-200:]}") from None
+

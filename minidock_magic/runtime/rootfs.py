@@ -1,0 +1,132 @@
+"""Build the container's filesystem view inside its fresh mount namespace, then pivot into it.
+
+Runs in the container's first process (PID 1 of the new PID namespace, before ``execve``).
+Every mount target under the rootfs goes through ``safepath`` first, so the image's symlinks
+cannot point a mount at the host. Nothing here outlives the namespace: when the container's
+last process exits, the kernel drops all of these mounts; the image only gains empty
+mount-point files/dirs (``/proc``, ``/dev``, ``/etc/hosts`` …) where it lacked them, as docker's
+do.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import Unavailable
+from . import _libc, etcfiles
+from ._libc import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
+                    MS_REMOUNT, MS_STRICTATIME, mount)
+from .safepath import ensure_dir_in_root, ensure_file_in_root
+from .spec import OverlayMount, ProcessSpec
+
+#: Device nodes bind-mounted from the host (creating them needs CAP_MKNOD in the init namespace).
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"}
+
+
+def overlay_options(overlay: OverlayMount, *, userxattr: bool) -> str:
+    """overlayfs mount data; ``userxattr`` stores its metadata where an unprivileged user may.
+
+    >>> overlay_options(OverlayMount([Path("/l2"), Path("/l1")], Path("/u"), Path("/w")),
+    ...                 userxattr=True)
+    'lowerdir=/l2:/l1,upperdir=/u,workdir=/w,userxattr'
+    """
+    options = ["lowerdir=" + ":".join(str(p) for p in overlay.lowerdirs)]
+    if overlay.upperdir is not None and overlay.workdir is not None:
+        options += [f"upperdir={overlay.upperdir}", f"workdir={overlay.workdir}"]
+    if userxattr:
+        options.append("userxattr")
+    return ",".join(options)
+
+
+def _step(what: str, action: object, *args: object) -> None:
+    """Run a mount step; a refusal becomes one line saying which step the host refused."""
+    try:
+        action(*args)  # type: ignore[operator]
+    except OSError as exc:
+        raise Unavailable(f"container setup failed: {what}: {exc.strerror}") from None
+
+
+def _mount_dev(root: Path) -> Path:
+    dev = ensure_dir_in_root(root, "/dev")
+    _step("mount tmpfs on /dev", mount, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME,
+          "mode=755,size=65536k")
+    # A fresh tmpfs holds nothing but what we put there, so plain paths are safe from here on.
+    for name in DEVICES:
+        node = dev / name
+        node.touch(mode=0o666)
+        _step(f"bind /dev/{name}", mount, f"/dev/{name}", node, None, MS_BIND)
+    for name, target in DEV_LINKS.items():
+        (dev / name).symlink_to(target)
+    (dev / "pts").mkdir()
+    (dev / "shm").mkdir(mode=0o1777)
+    # Optional extras: some hosts refuse devpts or extra tmpfs in a user namespace.
+    for data in ("newinstance,ptmxmode=0666,mode=0620,gid=5", "newinstance,ptmxmode=0666,mode=0620"):
+        try:
+            mount("devpts", dev / "pts", "devpts", MS_NOSUID | MS_NOEXEC, data)
+            break
+        except OSError:
+            continue
+    try:
+        mount("shm", dev / "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+    except OSError:
+        pass
+    return dev
+
+
+def _bind_etc_file(root: Path, dev: Path, name: str, text: str) -> None:
+    # The source lives briefly on our own /dev tmpfs and is unlinked once bound, so the engine
+    # leaves no file behind anywhere; the bind keeps the inode alive for the container.
+    source = dev / f".minidock-{name}"
+    source.write_text(text)
+    source.chmod(0o644)
+    target = ensure_file_in_root(root, f"/etc/{name}")
+    _step(f"bind /etc/{name}", mount, source, target, None, MS_BIND)
+    source.unlink()
+
+
+def prepare(spec: ProcessSpec, *, in_user_namespace: bool, hostname: str) -> None:
+    """Mount the rootfs (overlay or bind), /proc, /dev and the /etc files under it."""
+    root = spec.rootfs
+    # Nothing we mount may propagate back to the host's mount namespace.
+    _step("make mounts private", mount, None, "/", None, MS_REC | MS_PRIVATE)
+    if spec.overlay is not None:
+        data = overlay_options(spec.overlay, userxattr=in_user_namespace)
+        _step("mount overlayfs", mount, "overlay", root, "overlay", 0, data)
+    else:  # pivot_root needs the new root to be a mount point
+        _step("bind the rootfs", mount, root, root, None, MS_BIND | MS_REC)
+    proc = ensure_dir_in_root(root, "/proc")
+    _step("mount /proc", mount, "proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    dev = _mount_dev(root)
+    _bind_etc_file(root, dev, "hosts", etcfiles.hosts(hostname, spec.extra_hosts))
+    _bind_etc_file(root, dev, "hostname", hostname + "\n")
+    _bind_etc_file(root, dev, "resolv.conf",
+                   etcfiles.resolv_conf(etcfiles.host_resolv_conf(), spec.network))
+
+
+def _locked_flags(path: str) -> int:
+    """Flags of the mount at ``path`` that a remount inside a user namespace must keep."""
+    flag = os.statvfs(path).f_flag
+    pairs = ((os.ST_NOSUID, MS_NOSUID), (os.ST_NODEV, MS_NODEV), (os.ST_NOEXEC, MS_NOEXEC),
+             (os.ST_NOATIME, _libc.MS_NOATIME), (os.ST_NODIRATIME, _libc.MS_NODIRATIME),
+             (os.ST_RELATIME, _libc.MS_RELATIME))
+    return sum(ms for st, ms in pairs if flag & st)
+
+
+def enter(spec: ProcessSpec) -> None:
+    """``pivot_root`` into the prepared rootfs, drop the host's tree, create the working dir."""
+    os.chdir(spec.rootfs)
+    # pivot_root(".", ".") stacks the old root on top of the new one; detaching it leaves only
+    # the container's tree, with no directory of the host left reachable.
+    _step("pivot_root", _libc.pivot_root, ".", ".")
+    _step("detach the host root", _libc.umount2, ".", _libc.MNT_DETACH)
+    os.chdir("/")
+    try:
+        os.makedirs(spec.cwd, mode=0o755, exist_ok=True)
+    except OSError as exc:
+        raise Unavailable(f"cannot create working directory {spec.cwd}: {exc.strerror}") from None
+    if spec.read_only:
+        _step("make the rootfs read-only", mount, None, "/", None,
+              MS_REMOUNT | MS_BIND | MS_RDONLY | _locked_flags("/"))

@@ -1,0 +1,103 @@
+"""Resolve a container path inside its rootfs the way the container will see it (chroot-style).
+
+Before ``pivot_root`` the engine still sees the host, so a rootfs whose ``/proc`` is a symlink
+to ``/tmp/evil`` would make a naive ``mount(..., ROOTFS + "/proc")`` mount over the *host's*
+``/tmp/evil``. Here every symlink met on the way is followed relative to the rootfs and ``..``
+never climbs above it, so the result is always a path under the rootfs with no symlink in it
+(except perhaps the last component when ``follow_final`` is false). Nothing in the container runs
+while the engine resolves and mounts, so there is no race to win.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from ..errors import InvalidArgument
+
+#: The kernel's own limit on symlinks followed in one lookup (ELOOP).
+MAX_SYMLINKS = 40
+
+
+def resolve_in_root(root: Path, path: str, *, follow_final: bool = True) -> Path:
+    """The host path under ``root`` that ``path`` names inside a container rooted at ``root``.
+
+    Missing components are kept as they are (they cannot be symlinks).
+
+    >>> import tempfile; r = Path(tempfile.mkdtemp())
+    >>> (r / "etc").mkdir(); (r / "proc").symlink_to("/tmp/evil")
+    >>> (r / "up").symlink_to("../../../etc")
+    >>> [str(resolve_in_root(r, p).relative_to(r)) for p in ("/proc", "/up/hosts", "/../../x")]
+    ['tmp/evil', 'etc/hosts', 'x']
+    >>> str(resolve_in_root(r, "/proc", follow_final=False).relative_to(r))
+    'proc'
+    """
+    pending = [p for p in path.split("/") if p]
+    pending.reverse()  # a stack: the next component is at the end
+    resolved: list[str] = []
+    followed = 0
+    while pending:
+        part = pending.pop()
+        if part == ".":
+            continue
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        if not pending and not follow_final:
+            resolved.append(part)
+            break
+        candidate = root.joinpath(*resolved, part)
+        try:
+            mode = os.lstat(candidate).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            resolved.append(part)
+            continue
+        if not stat.S_ISLNK(mode):
+            resolved.append(part)
+            continue
+        followed += 1
+        if followed > MAX_SYMLINKS:
+            raise InvalidArgument(f"too many levels of symbolic links in {path} inside the rootfs")
+        target = os.readlink(candidate)
+        if target.startswith("/"):
+            resolved = []
+        pending.extend(reversed([p for p in target.split("/") if p]))
+    return root.joinpath(*resolved)
+
+
+def ensure_dir_in_root(root: Path, path: str) -> Path:
+    """``path`` resolved under ``root``, created (with parents) if missing; must be a directory."""
+    target = resolve_in_root(root, path)
+    try:
+        target.mkdir(mode=0o755, parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidArgument(f"{path} in the rootfs is not a directory") from None
+    return target
+
+
+def ensure_file_in_root(root: Path, path: str) -> Path:
+    """``path`` resolved under ``root``, created empty if missing; must not be a directory.
+
+    Used for bind-mount targets such as ``/etc/hosts``; like docker, an image without the file
+    gets an empty one in its writable layer.
+    """
+    target = resolve_in_root(root, path)
+    try:
+        mode = os.lstat(target).st_mode
+    except FileNotFoundError:
+        pass
+    else:
+        if stat.S_ISDIR(mode):
+            raise InvalidArgument(f"{path} in the rootfs is a directory, not a file")
+        return target
+    try:
+        target.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        # O_NOFOLLOW|O_EXCL: never create through a symlink, whatever appeared meanwhile.
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o644)
+    except (FileExistsError, NotADirectoryError):
+        raise InvalidArgument(f"cannot create {path} in the rootfs") from None
+    os.close(fd)
+    return target

@@ -1,0 +1,76 @@
+"""Shared fixtures: a fresh engine home per test, and the real peers driven the way DESIGN.md says."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from minidock_magic.facade import Minidock
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Minidock:
+    return Minidock(tmp_path / "home")
+
+
+@pytest.fixture(scope="session")
+def busybox_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One home with the bootstrapped busybox, copied by tests that only need to read it."""
+    home = tmp_path_factory.mktemp("busybox-home")
+    Minidock(home).bootstrap()
+    return home
+
+
+@pytest.fixture
+def busybox_engine(tmp_path: Path, busybox_home: Path) -> Minidock:
+    home = tmp_path / "home"
+    shutil.copytree(busybox_home, home, symlinks=True)
+    return Minidock(home)
+
+
+def need(tool: str) -> str:
+    """The peer's path. CI installs every peer, so a missing one is a failure, not a skip."""
+    path = shutil.which(tool)
+    if path is None:
+        pytest.fail(f"{tool} is not installed: .ci/run installs it (apt-get install)")
+    return path
+
+
+def run(*argv: str | os.PathLike[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([str(a) for a in argv], capture_output=True, text=True, **kwargs)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, argv))} failed ({result.returncode}):\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result  # type: ignore[no-any-return]
+
+
+class Podman:
+    """podman/buildah with a private vfs store, runc and cgroupfs (this host has hybrid cgroups)."""
+
+    def __init__(self, root: Path, runroot: Path) -> None:
+        self.root, self.runroot = root / "root", runroot
+        self.storage = f"containers-storage:[vfs@{self.root}+{self.runroot}]"
+
+    def flags(self) -> list[str]:
+        return ["--root", str(self.root), "--runroot", str(self.runroot), "--storage-driver", "vfs"]
+
+    def podman(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run(need("podman"), *self.flags(), "--runtime", "runc", "--cgroup-manager", "cgroupfs",
+                   "--events-backend", "file", *args)
+
+    def buildah(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run(need("buildah"), *self.flags(), *args)
+
+
+@pytest.fixture
+def podman(tmp_path: Path) -> Iterator[Podman]:
+    # podman refuses a runroot longer than 50 characters; pytest's tmp paths are longer.
+    runroot = Path(tempfile.mkdtemp(prefix="mdpod-", dir="/tmp"))
+    yield Podman(tmp_path / "podman", runroot)
+    shutil.rmtree(runroot, ignore_errors=True)
