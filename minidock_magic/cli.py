@@ -10,6 +10,8 @@ from typing import Any
 from .commands import Streams, UsageError, build_parser, handler_of
 from .errors import MinidockError
 
+ENGINE_ERROR_125 = ("run", "create")
+
 
 def render_text(result: Any) -> str | None:
     """The plain-text form of a handler's result, as the docker CLI would print it."""
@@ -36,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .facade import Minidock
 
     streams = Streams()
+    args = None
     try:
         args = build_parser().parse_args(argv)
         handler = handler_of(args)
@@ -46,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except MinidockError as exc:
         print(f"Error: {exc}", file=sys.stderr)
-        return 1
+        # docker: a container that could not be created or started at all is 125
+        return 125 if getattr(args, "command", None) in ENGINE_ERROR_125 else 1
     except OSError as exc:  # a file the user named could not be read or written
         print(f"Error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
               file=sys.stderr)

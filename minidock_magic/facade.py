@@ -6,30 +6,48 @@ below it (oci, content, diff, images, …).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .content.store import ContentStore
+
+if TYPE_CHECKING:
+    from .containers.service import Containers
+    from .snapshots.base import Snapshotter
 from .errors import Conflict, InvalidArgument, NotFound
 from .home import COMPRESSIONS, Layout, default_home
 from .images import archive, reachability
 from .images.bootstrap import bootstrap_image
+from .images.changes import apply_changes
 from .images.image import Image, load_image
 from .images.store import ImageStore
 from .images.unpack import unpack_layers
-from .images.changes import apply_changes
-from .images.writer import DEFAULT_PATH, layer_descriptor, source_date_epoch, store_image, store_tree_layer
+from .images.writer import (
+    DEFAULT_PATH,
+    layer_descriptor,
+    source_date_epoch,
+    store_image,
+    store_tree_layer,
+)
 from .oci.config import History, ImageConfig, rfc3339
 from .oci.descriptor import Descriptor
 from .oci.digest import Digest
 from .oci.reference import Reference
-from .results import (CheckReport, DiskUsage, History as HistoryResult, HistoryRow, ImageList,
-                      ImageRow, PruneReport)
+from .results import (
+    CheckReport,
+    DiskUsage,
+    HistoryRow,
+    ImageList,
+    ImageRow,
+    PruneReport,
+)
+from .results import History as HistoryResult
 
 BUILTIN_BUSYBOX = Reference.parse("busybox")
 STALE_TMP_SECONDS = 60
@@ -48,6 +66,24 @@ class Minidock:
     @property
     def home(self) -> Path:
         return self.layout.home
+
+    @functools.cached_property
+    def snapshotter(self) -> Snapshotter:
+        """overlay where this host can mount it (rootless too), else copy; fixed per home."""
+        from .snapshots.unpack import snapshotter_for
+        return snapshotter_for(self.layout)
+
+    @functools.cached_property
+    def containers(self) -> Containers:
+        from .containers.service import Containers
+        return Containers(self.layout.containers, self.layout.locks / "containers.lock",
+                          home=self.home, content=self.content, names=self.names,
+                          snapshotter=lambda: self.snapshotter, image=self.image,
+                          compression=self.compression, unpack=self._unpack_snapshots)
+
+    def _unpack_snapshots(self, image: Image) -> str:
+        from .snapshots.unpack import unpack
+        return unpack(self.snapshotter, self.content, image)
 
     # -- finding images ----------------------------------------------------------------------
     def image(self, text: str) -> Image:
@@ -251,7 +287,7 @@ class Minidock:
         return [entry.target for entry in self.names.entries()] + self._container_roots()
 
     def _container_roots(self) -> list[Descriptor]:
-        return []  # containers keep their image's blobs alive (filled in by the containers part)
+        return self.containers.image_roots()  # a container keeps its image's blobs alive
 
     def _images_in_use(self) -> set[Digest]:
         return {root.digest for root in self._container_roots()}

@@ -92,7 +92,7 @@ def cmd_login(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
             io.stderr.write("Username: ")
             io.stderr.flush()
             username = stdin.readline().strip()
-        password = getpass.getpass("Password: ", stream=io.stderr)
+        password = getpass.getpass("Password: ", stream=io.stderr)  # type: ignore[arg-type]
     else:
         raise UsageError("login: no password given and stdin is not a terminal: "
                          "use -p PASSWORD or --password-stdin")

@@ -7,8 +7,7 @@ limits stop decompression bombs early.
 Every entry is treated as hostile:
 
 - names lose leading ``/`` and ``./`` (an absolute member lands inside the rootfs); a NUL or a
-  ``..`` component is refused outright with :class:`UnsafeLayer` — no real image tool writes
-  ``..`` into a member name, so clamping it would only hide an attack (moby refuses them too);
+  ``..`` component is refused outright with :class:`UnsafeLayer` (:mod:`.members` says why);
 - parent directories are resolved chroot-style (:mod:`.safepath`): a symlink in the rootfs is
   followed as the container would follow it, so ``lib/x`` with ``lib -> /usr/lib`` goes to
   ``usr/lib/x`` *in the rootfs*; the final component is never followed — an existing entry is
@@ -17,7 +16,8 @@ Every entry is treated as hostile:
 - hardlinks must name a regular file (or symlink) already inside the rootfs;
 - symlink targets are kept verbatim (``/usr/lib`` is right *inside* the container);
 - device nodes are only made when privileged, else skipped and reported;
-- overlayfs' own xattrs (``*.overlay.*``) are never set: they would steer a later overlay mount.
+- only ``security.capability`` and ``user.*`` xattrs are set; never overlayfs' own
+  (``*.overlay.*``), which would steer a later overlay mount.
 
 Whiteouts delete what the layers below left (not this layer's own entries). Opaque markers are
 applied after the whole layer, emptying the directory of everything this layer did not write,
@@ -43,10 +43,18 @@ from ..errors import InvalidArgument, TooLarge, UnsafeLayer
 from ..oci.digest import CHUNK, Digest
 from .changes import is_layer_xattr
 from .layerstream import ApplyLimits, bounded_tarinfo, open_layer_stream
-from .safepath import open_dir, open_root, remove_at, resolve_parts, split_path
+from .members import check_depth, check_symlink_target, member_parts, mtime_ns, refusal
+from .safepath import (
+    DIR_FLAGS,
+    make_owner_writable,
+    open_dir,
+    open_root,
+    remove_at,
+    remove_untouched,
+    resolve_parts,
+)
 from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX, whiteout_target
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _IGNORABLE = (errno.EPERM, errno.EINVAL, errno.ENOTSUP, errno.EACCES, errno.EOPNOTSUPP)
 
 
@@ -58,10 +66,6 @@ class ApplyReport:
     skipped: list[str] = field(default_factory=list)
 
 
-def _ns(mtime: float) -> int:
-    return mtime * 1_000_000_000 if isinstance(mtime, int) else int(mtime * 1e9)
-
-
 class _Applier:
     def __init__(self, root: Path, limits: ApplyLimits, privileged: bool) -> None:
         self.root, self.limits, self.privileged = root, limits, privileged
@@ -70,36 +74,30 @@ class _Applier:
         self.skipped: list[str] = []
         self.touched: set[tuple[str, ...]] = set()  # written by this layer, with their ancestors
         self.opaque: list[tuple[str, ...]] = []
-        self.dirs: dict[tuple[str, ...], tuple[int, int]] = {}  # path -> (mode, mtime ns)
+        self.unapplied_xattrs: set[str] = set()
+        self.dirs: dict[tuple[str, ...], tuple[int, int | None]] = {}  # path -> (mode, mtime ns)
 
     # -- names ----------------------------------------------------------------------------
-    def _parts(self, member: str, name: str, what: str = "name") -> tuple[str, ...]:
-        if "\0" in name:
-            raise UnsafeLayer(f"refused layer entry {member!r}: its {what} contains a NUL byte")
-        if len(name.encode("utf-8", "surrogateescape")) > self.limits.max_path_length:
-            raise TooLarge(f"layer entry {member[:80]!r}…: {what} longer than "
-                           f"{self.limits.max_path_length} bytes")
-        parts = tuple(split_path(name))
-        if ".." in parts:
-            raise UnsafeLayer(f"refused layer entry {member!r}: its {what} contains '..'")
-        return self._depth(member, parts)
-
-    def _depth(self, member: str, parts: tuple[str, ...]) -> tuple[str, ...]:
-        if len(parts) > self.limits.max_depth:
-            raise TooLarge(f"layer entry {member[:80]!r}…: deeper than {self.limits.max_depth} levels")
-        return parts
-
     def _resolve(self, member: str, parts: tuple[str, ...]) -> tuple[str, ...]:
         try:
-            return self._depth(member, resolve_parts(self.root, "/".join(parts), follow_final=True))
+            resolved = resolve_parts(self.root, "/".join(parts), follow_final=True)
         except UnsafeLayer as error:
-            raise UnsafeLayer(f"refused layer entry {member!r}: {error}") from None
+            raise refusal(member, str(error)) from None
+        return check_depth(member, resolved, self.limits)
 
     def _open(self, member: str, parts: tuple[str, ...], *, create: bool) -> int:
+        """The directory ``parts``, ready for this entry to write into."""
         try:
-            return open_dir(self.root_fd, parts, create=create)
+            fd = open_dir(self.root_fd, parts, create=create)
         except UnsafeLayer as error:
-            raise UnsafeLayer(f"refused layer entry {member!r}: {error}") from None
+            raise refusal(member, str(error)) from None
+        self._writable(fd, parts)
+        return fd
+
+    def _writable(self, fd: int, parts: tuple[str, ...]) -> None:
+        old_mode = make_owner_writable(fd)
+        if old_mode is not None:
+            self.dirs.setdefault(parts, (old_mode, None))  # its own entry's mode wins, if any
 
     def _touch(self, parts: tuple[str, ...]) -> None:
         for i in range(len(parts), 0, -1):
@@ -112,26 +110,28 @@ class _Applier:
         self.entries += 1
         if self.entries > self.limits.max_entries:
             raise TooLarge(f"layer has more than {self.limits.max_entries} entries")
-        parts = self._parts(m.name, m.name)
+        parts = member_parts(m.name, self.limits)
         if parts and parts[-1].startswith(WHITEOUT_PREFIX):
-            return self._whiteout(m.name, parts)
+            self._whiteout(m.name, parts)
+            return
         if not parts:
             if not m.isdir():
-                raise UnsafeLayer(f"refused layer entry {m.name!r}: the rootfs itself can only "
-                                  "be a directory")
+                raise refusal(m.name, "the rootfs itself can only be a directory")
             self._owner(self.root_fd, None, m)
             if stat.S_IMODE(m.mode) & 0o700 == 0o700:  # never lock ourselves out of the rootfs
-                self.dirs[()] = (stat.S_IMODE(m.mode), _ns(m.mtime))
-            return None
-        parent = self._resolve(m.name, parts[:-1])
-        dest, base = self._depth(m.name, parent + (parts[-1],)), parts[-1]
-        if m.ischr() or m.isblk():
+                self.dirs[()] = (stat.S_IMODE(m.mode), mtime_ns(m))
+            return
+        if m.issym():
+            check_symlink_target(m.name, m.linkname, self.limits)
+        elif m.ischr() or m.isblk():
             if not self.privileged:
                 self.skipped.append(f"{m.name}: device node not created (not privileged)")
-                return None
-        elif not (m.isreg() or m.isdir() or m.issym() or m.islnk() or m.isfifo()):
+                return
+        elif not (m.isreg() or m.isdir() or m.islnk() or m.isfifo()):
             self.skipped.append(f"{m.name}: unsupported tar entry type {m.type!r} ignored")
-            return None
+            return
+        parent = self._resolve(m.name, parts[:-1])
+        dest, base = check_depth(m.name, parent + (parts[-1],), self.limits), parts[-1]
         pfd = self._open(m.name, parent, create=True)
         try:
             if m.islnk():
@@ -140,7 +140,6 @@ class _Applier:
                 self._create(m, tar, pfd, base, dest)
         finally:
             os.close(pfd)
-        return None
 
     def _create(self, m: tarfile.TarInfo, tar: tarfile.TarFile, pfd: int, base: str,
                 dest: tuple[str, ...]) -> None:
@@ -154,10 +153,12 @@ class _Applier:
                 assert source is not None
                 while chunk := source.read(CHUNK):
                     self.bytes_written += _write_all(fd, chunk)
+                    if self.bytes_written > self.limits.max_bytes:  # sparse members expand
+                        raise TooLarge(f"layer writes more than {self.limits.max_bytes} bytes")
                 self._owner(fd, None, m)
                 os.chmod(fd, mode)  # after chown, which clears setuid bits
                 self._xattrs(fd, m)
-                os.utime(fd, ns=(_ns(m.mtime),) * 2)
+                os.utime(fd, ns=(mtime_ns(m),) * 2)
             finally:
                 os.close(fd)
         elif m.isdir():
@@ -165,13 +166,13 @@ class _Applier:
                 os.mkdir(base, 0o700, dir_fd=pfd)  # final mode at the end, once children exist
             except FileExistsError:
                 pass  # a directory over a directory keeps it (and takes the new metadata)
-            fd = os.open(base, _DIR_FLAGS, dir_fd=pfd)
+            fd = os.open(base, DIR_FLAGS, dir_fd=pfd)
             try:
                 self._owner(fd, None, m)
                 self._xattrs(fd, m)
             finally:
                 os.close(fd)
-            self.dirs[dest] = (mode, _ns(m.mtime))
+            self.dirs[dest] = (mode, mtime_ns(m))
         elif m.issym():
             os.symlink(m.linkname, base, dir_fd=pfd)
             self._owner(pfd, base, m)
@@ -179,7 +180,7 @@ class _Applier:
             kind = stat.S_IFIFO if m.isfifo() else stat.S_IFCHR if m.ischr() else stat.S_IFBLK
             try:
                 os.mknod(base, 0o600 | kind, os.makedev(m.devmajor, m.devminor), dir_fd=pfd)
-            except PermissionError:
+            except (PermissionError, OverflowError):
                 self.skipped.append(f"{m.name}: device node not created (not permitted here)")
                 return
             self._owner(pfd, base, m)
@@ -190,33 +191,35 @@ class _Applier:
                 os.close(fd)
         if not m.isreg():
             try:
-                os.utime(base, ns=(_ns(m.mtime),) * 2, dir_fd=pfd, follow_symlinks=False)
+                os.utime(base, ns=(mtime_ns(m),) * 2, dir_fd=pfd, follow_symlinks=False)
             except OSError:
                 pass
         self._touch(dest)
 
     def _hardlink(self, m: tarfile.TarInfo, pfd: int, base: str, dest: tuple[str, ...]) -> None:
-        link = self._parts(m.name, m.linkname, "hardlink target")
+        link = member_parts(m.linkname, self.limits, member=m.name, what="hardlink target")
         if not link:
-            raise UnsafeLayer(f"refused layer entry {m.name!r}: hardlink to the rootfs itself")
+            raise refusal(m.name, "hardlink to the rootfs itself")
         target = self._resolve(m.name, link[:-1]) + (link[-1],)
         if target == dest:
             return  # a link to itself: the file is already there
-        refusal = (f"refused layer entry {m.name!r}: hardlink target {m.linkname!r} is not a file "
-                   "inside the rootfs")
+        refused = refusal(m.name, f"hardlink target {m.linkname!r} is not a file inside the rootfs")
         try:
             tfd = self._open(m.name, target[:-1], create=False)
         except FileNotFoundError:
-            raise UnsafeLayer(refusal) from None
+            raise refused from None
         try:
             try:
                 st = os.stat(target[-1], dir_fd=tfd, follow_symlinks=False)
             except FileNotFoundError:
-                raise UnsafeLayer(refusal) from None
+                raise refused from None
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
-                raise UnsafeLayer(refusal)
+                raise refused
             remove_at(pfd, base)
-            os.link(target[-1], base, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
+            try:
+                os.link(target[-1], base, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
+            except FileNotFoundError:  # the target lived under what this entry just replaced
+                raise refused from None
         finally:
             os.close(tfd)
         self._touch(dest)
@@ -232,14 +235,15 @@ class _Applier:
             return
         name = target.rsplit("/", 1)[-1]
         if name in ("", ".", ".."):
-            raise UnsafeLayer(f"refused layer entry {member!r}: a whiteout must name one entry")
+            raise refusal(member, "a whiteout must name one entry")
         if parent + (name,) in self.touched:  # layer.md: whiteouts only hide lower layers
             self.skipped.append(f"{member}: whiteout of this layer's own entry ignored")
             return
         try:
-            pfd = self._open(member, parent, create=False)
-        except FileNotFoundError:
-            return  # nothing below to delete
+            pfd = open_dir(self.root_fd, parent)
+        except (FileNotFoundError, UnsafeLayer):
+            return  # no directory there: nothing below to delete
+        self._writable(pfd, parent)
         try:
             remove_at(pfd, name)
         finally:
@@ -254,6 +258,8 @@ class _Applier:
                 os.chown(fd, m.uid, m.gid)
             else:
                 os.chown(name, m.uid, m.gid, dir_fd=fd, follow_symlinks=False)
+        except OverflowError:
+            pass  # an absurd uid from a PAX header: leave the owner as it is
         except OSError as error:
             if error.errno not in _IGNORABLE:  # EINVAL: uid not mapped in this user namespace
                 raise
@@ -264,7 +270,9 @@ class _Applier:
                 continue
             name = key[len("SCHILY.xattr."):]
             if not is_layer_xattr(name):
-                self.skipped.append(f"{m.name}: xattr {name} not applied")
+                if name not in self.unapplied_xattrs:  # once per name: SELinux labels are on every file
+                    self.unapplied_xattrs.add(name)
+                    self.skipped.append(f"{m.name}: xattr {name} not applied (nor on later entries)")
                 continue
             try:
                 os.setxattr(fd, name, value.encode("utf-8", "surrogateescape"))
@@ -279,7 +287,8 @@ class _Applier:
             except (FileNotFoundError, UnsafeLayer):
                 continue  # replaced by a non-directory later in the layer: nothing to hide
             try:
-                self._hide_lower(fd, directory)
+                self._writable(fd, directory)
+                remove_untouched(fd, directory, self.touched)
             finally:
                 os.close(fd)
         for directory in sorted(self.dirs, key=len, reverse=True):  # children first
@@ -290,22 +299,10 @@ class _Applier:
                 continue  # a later entry replaced it
             try:
                 os.chmod(fd, mode)
-                os.utime(fd, ns=(mtime, mtime))
+                if mtime is not None:
+                    os.utime(fd, ns=(mtime, mtime))
             finally:
                 os.close(fd)
-
-    def _hide_lower(self, fd: int, directory: tuple[str, ...]) -> None:
-        with os.scandir(fd) as it:
-            children = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
-        for name, is_dir in children:
-            if directory + (name,) not in self.touched:
-                remove_at(fd, name)
-            elif is_dir:
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
-                try:
-                    self._hide_lower(child, directory + (name,))
-                finally:
-                    os.close(child)
 
     def close(self) -> None:
         os.close(self.root_fd)

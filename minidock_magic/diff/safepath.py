@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import stat
 from collections import deque
 from pathlib import Path
@@ -37,7 +36,8 @@ from ..errors import UnsafeLayer
 #: Same budget as the Linux kernel's MAXSYMLINKS: beyond it, a chain is treated as a loop.
 MAX_SYMLINK_HOPS = 40
 
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+#: How every directory under the root is opened: never through a symlink.
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 def split_path(path: str) -> list[str]:
@@ -114,7 +114,7 @@ def open_dir(root_fd: int, parts: tuple[str, ...] | list[str], *, create: bool =
             if name in ("", ".", "..") or "/" in name:
                 raise UnsafeLayer(f"invalid path component {name!r}")
             try:
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                child = os.open(name, DIR_FLAGS, dir_fd=fd)
             except FileNotFoundError:
                 if not create:
                     raise
@@ -122,7 +122,7 @@ def open_dir(root_fd: int, parts: tuple[str, ...] | list[str], *, create: bool =
                     os.mkdir(name, 0o755, dir_fd=fd)
                 except FileExistsError:
                     pass  # raced with ourselves or a sibling: open whatever is there now
-                child = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                child = os.open(name, DIR_FLAGS, dir_fd=fd)
                 os.chmod(child, 0o755)  # undo the process umask: implicit parents are 0755
             except OSError as error:
                 if error.errno in (errno.ELOOP, errno.ENOTDIR):
@@ -140,7 +140,8 @@ def open_dir(root_fd: int, parts: tuple[str, ...] | list[str], *, create: bool =
 def remove_at(dir_fd: int, name: str, *, keep_dir: bool = False) -> None:
     """Remove ``name`` in ``dir_fd`` (a whole tree if a directory) without following it.
 
-    Absent is fine. ``shutil.rmtree`` with ``dir_fd`` walks by fds and never follows symlinks.
+    Absent is fine. Trees are walked by fds, never through a symlink, and read-only
+    directories we own are opened up first (``rm -rf`` of a Go module cache, unprivileged).
     """
     try:
         st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
@@ -149,4 +150,60 @@ def remove_at(dir_fd: int, name: str, *, keep_dir: bool = False) -> None:
     if not stat.S_ISDIR(st.st_mode):
         os.unlink(name, dir_fd=dir_fd)
     elif not keep_dir:
-        shutil.rmtree(name, dir_fd=dir_fd)
+        _remove_tree(dir_fd, name)
+
+
+def make_owner_writable(fd: int) -> int | None:
+    """Give the owner rwx on directory ``fd`` if it lacks them; the old mode, or None if unchanged.
+
+    Root never needs this; an unprivileged extractor does, to write into a 0555 directory
+    that a lower layer made (the caller puts the old mode back at the end).
+    """
+    mode = stat.S_IMODE(os.fstat(fd).st_mode)
+    if os.geteuid() == 0 or mode & 0o700 == 0o700:
+        return None
+    os.chmod(fd, mode | 0o700)
+    return mode
+
+
+def _remove_tree(parent_fd: int, name: str) -> None:
+    try:
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    except PermissionError:  # a 0o000 directory of ours: chmod it through an O_PATH handle
+        handle = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=parent_fd)
+        try:
+            os.chmod(f"/proc/self/fd/{handle}", 0o700)
+        finally:
+            os.close(handle)
+        fd = os.open(name, DIR_FLAGS, dir_fd=parent_fd)
+    try:
+        make_owner_writable(fd)
+        with os.scandir(fd) as it:
+            children = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+        for child, is_dir in children:
+            if is_dir:
+                _remove_tree(fd, child)
+            else:
+                os.unlink(child, dir_fd=fd)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent_fd)
+
+
+def remove_untouched(dir_fd: int, directory: tuple[str, ...], keep: set[tuple[str, ...]]) -> None:
+    """Empty ``directory`` (open as ``dir_fd``) of every entry whose path is not in ``keep``.
+
+    ``keep`` holds paths *and their ancestors*, so a kept directory is descended into and
+    only its kept entries survive: an opaque directory's lower contents go, this layer's stay.
+    """
+    with os.scandir(dir_fd) as it:
+        children = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+    for name, is_dir in children:
+        if directory + (name,) not in keep:
+            remove_at(dir_fd, name)
+        elif is_dir:
+            child = os.open(name, DIR_FLAGS, dir_fd=dir_fd)
+            try:
+                remove_untouched(child, directory + (name,), keep)
+            finally:
+                os.close(child)

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from ..content.store import ContentStore
 from ..diff.writer import LayerInfo, write_tree_layer
+from ..oci import mediatypes as mt
 from ..oci.config import ImageConfig
 from ..oci.descriptor import Descriptor
 from ..oci.manifest import Manifest
-from ..oci import mediatypes as mt
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 

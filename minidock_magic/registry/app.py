@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route as StarletteRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import InvalidArgument, MinidockError, Unauthorized
+from ..errors import InvalidArgument, MinidockError, Unauthorized, Unavailable
 from .auth import Auth, Challenge, Identity
 from .endpoints import HANDLERS, Registry
 from .routes import Endpoint, MethodNotAllowed, match
@@ -74,7 +74,7 @@ def error_response(request: Request, error: MinidockError, auth: Auth | None = N
     headers.pop("Content-Length", None)
     if isinstance(error, Unauthorized):
         challenge = error if isinstance(error, Challenge) else Challenge(str(error))
-        if auth is not None and auth.mode != "open":
+        if auth is not None and auth.mode != "open" and "WWW-Authenticate" not in headers:
             headers["WWW-Authenticate"] = auth.challenge_header(realm_of(request), challenge)
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allow)
@@ -102,6 +102,14 @@ async def _identify(auth: Auth, request: Request) -> Identity:
 
 async def token_endpoint(auth: Auth, request: Request) -> Response:
     """``GET /token?service=&scope=`` (docker, podman, skopeo) and the OAuth2 password-grant POST."""
+    try:
+        return await _issue(auth, request)
+    except Unauthorized as error:  # here the answer is "send a password", not "get a token"
+        error.headers = {"WWW-Authenticate": f'Basic realm="{auth.service}"'}  # type: ignore[attr-defined]
+        raise
+
+
+async def _issue(auth: Auth, request: Request) -> Response:
     if request.method == "POST":
         form = await _read_form(request)
         grant = form.get("grant_type", [""])[0]
@@ -153,6 +161,9 @@ def create_app(data_dir: Path, *, auth: Auth | None = None) -> Starlette:
             return error_response(request, error, registry.auth)
         except ClientDisconnect:  # the upload's uncommitted bytes are dropped at its next chunk
             return error_response(request, InvalidArgument("client disconnected", code="BLOB_UPLOAD_INVALID"))
+        except OSError as error:  # the disk, not the request: full, read-only, permissions
+            log.exception("storage error answering %s %s", request.method, request.scope["path"][:200])
+            return error_response(request, Unavailable(f"registry storage error: {error.strerror}"))
         except Exception:
             log.exception("registry bug answering %s %s", request.method, request.scope["path"][:200])
             return error_response(request, MinidockError("internal error; see the registry's log"))

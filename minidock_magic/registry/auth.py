@@ -26,7 +26,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -202,7 +202,7 @@ class Auth:
         signing_input = _b64(b'{"alg":"HS256","typ":"JWT"}') + "." + _b64(json.dumps(claims).encode())
         signature = _b64(hmac.new(self.secret, signing_input.encode(), hashlib.sha256).digest())
         token = f"{signing_input}.{signature}"
-        issued = datetime.fromtimestamp(now, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        issued = datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return {"token": token, "access_token": token, "expires_in": self.token_ttl, "issued_at": issued}
 
     def verify_token(self, token: str) -> Identity:

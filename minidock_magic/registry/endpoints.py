@@ -5,6 +5,7 @@ Request bodies are streamed to disk chunk by chunk; only manifests (at most 4 Mi
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,7 +19,15 @@ from ..errors import DigestMismatch, InvalidArgument, MinidockError, NotFound, T
 from ..oci.digest import Digest
 from . import manifests
 from .auth import Auth, Identity
-from .routes import Endpoint, RangeNotSatisfiable, Route, paginate, parse_content_range, parse_name, parse_tag
+from .routes import (
+    Endpoint,
+    RangeNotSatisfiable,
+    Route,
+    paginate,
+    parse_content_range,
+    parse_name,
+    parse_tag,
+)
 from .storage import Storage
 
 JSON = "application/json"
@@ -71,6 +80,7 @@ async def _append(reg: Registry, request: Request, name: str, upload_id: str) ->
         with reg.storage.upload_writer(name, upload_id, start, length) as writer:
             async for chunk in request.stream():
                 writer.write(chunk)
+            await anyio.to_thread.run_sync(writer.sync)
     except RangeNotSatisfiable as error:
         error.headers = _upload_headers(reg, name, upload_id)  # type: ignore[attr-defined]
         raise
@@ -160,7 +170,7 @@ async def put_manifest(reg: Registry, request: Request, route: Route, identity: 
     manifests.check_references(info, lambda d: store.blob_in_repository(name, d),
                                lambda d: store.has_manifest(name, d))
     tags = tuple(parse_tag(t) for t in ([route.tag] if route.tag else []) + request.query_params.getlist("tag"))
-    store.put_manifest(name, info, body, tags)
+    await anyio.to_thread.run_sync(store.put_manifest, name, info, body, tags)
     headers = {"Location": f"/v2/{name}/manifests/{info.digest}", "Docker-Content-Digest": str(info.digest)}
     if info.subject is not None:
         headers["OCI-Subject"] = str(info.subject)
@@ -203,12 +213,11 @@ async def monolithic_upload(reg: Registry, request: Request, route: Route, ident
         with reg.storage.upload_writer(route.name, upload_id, None, length) as writer:
             async for chunk in request.stream():
                 writer.write(chunk)
+            await anyio.to_thread.run_sync(writer.sync)
         return await _finish(reg, route.name, upload_id, digest)
     except BaseException:
-        try:
+        with contextlib.suppress(NotFound):  # already discarded by a failed completion
             reg.storage.cancel_upload(route.name, upload_id)
-        except NotFound:
-            pass  # already discarded by a failed completion
         raise
 
 
@@ -217,11 +226,9 @@ async def mount_blob(reg: Registry, request: Request, route: Route, identity: Id
     q = request.query_params
     try:
         digest, source = Digest.parse(q["mount"]), parse_name(q["from"])
-    except MinidockError:
-        digest = source = None  # a mount that cannot happen is an ordinary upload (spec: fall back)
-    if digest is not None and source is not None \
-            and reg.auth.permits(identity, "repository", source, "pull") \
-            and reg.storage.mount_blob(route.name, digest, source):
+    except MinidockError:  # a mount that cannot happen is an ordinary upload (spec: fall back)
+        return await start_upload(reg, request, route, identity)
+    if reg.auth.permits(identity, "repository", source, "pull") and reg.storage.mount_blob(route.name, digest, source):
         return Response(status_code=201, headers=_blob_location(route.name, digest))
     return await start_upload(reg, request, route, identity)
 

@@ -212,8 +212,8 @@ def match(method: str, path: str, query: Mapping[str, str] | None = None) -> Rou
             digest = Digest.parse(groups["digest"])
             return Route(endpoint, name, str(digest), digest)
         if "reference" in groups:
-            reference, digest = parse_reference(groups["reference"])
-            return Route(endpoint, name, reference, digest)
+            reference, by_digest = parse_reference(groups["reference"])
+            return Route(endpoint, name, reference, by_digest)
         return Route(endpoint, name)
     raise NotFound(f"no such endpoint: {path[:200]!r}", code="NAME_UNKNOWN")
 
@@ -249,10 +249,9 @@ def paginate(items: list[str], n: str | None, last: str | None, limit: int = 10_
     ...
     minidock_magic.errors.InvalidArgument: invalid page size '-1': expected an integer from 0 to 10000
     """
-    if n is not None:
-        if not n.isdigit() or int(n) > limit:
-            raise InvalidArgument(f"invalid page size {n[:20]!r}: expected an integer from 0 to {limit}",
-                                  code="PAGINATION_NUMBER_INVALID")
+    if n is not None and (not n.isdigit() or int(n) > limit):
+        raise InvalidArgument(f"invalid page size {n[:20]!r}: expected an integer from 0 to {limit}",
+                              code="PAGINATION_NUMBER_INVALID")
     rest = [item for item in items if last is None or item > last]
     size = limit if n is None else int(n)
     return rest[:size], 0 < size < len(rest)

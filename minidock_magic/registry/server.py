@@ -8,6 +8,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -29,12 +30,13 @@ def _auth(auth_mode: str, htpasswd: Path | str | None) -> Auth:
     return Auth(auth_mode, Path(htpasswd) if htpasswd is not None else None)  # type: ignore[arg-type]
 
 
-def _config(app: object, log_level: str, *, foreground: bool = False) -> uvicorn.Config:
+def _config(app: Starlette, log_level: str, *, foreground: bool = False) -> uvicorn.Config:
     # In a thread, leave the host's (the notebook's) logging alone and keep quiet. In the
     # foreground, uvicorn's access log shows each request line (never headers, so no credentials).
-    options: dict[str, object] = {} if foreground else {"log_config": None}
-    return uvicorn.Config(app, log_level=log_level, access_log=foreground, lifespan="off",
-                          timeout_graceful_shutdown=5, **options)
+    if foreground:
+        return uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=5)
+    return uvicorn.Config(app, log_level=log_level, access_log=False, log_config=None, lifespan="off",
+                          timeout_graceful_shutdown=5)
 
 
 class RegistryServer:
@@ -129,7 +131,8 @@ def serve(addr: str, data_dir: Path | str, auth_mode: str = "open", htpasswd: Pa
     app = create_app(Path(data_dir), auth=_auth(auth_mode, htpasswd))
     config = _config(app, "info", foreground=True)
     config.host, config.port = host, port
-    uvicorn.Server(config).run()
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it shut down on
+        uvicorn.Server(config).run()
 
 
 def garbage_collect(data_dir: Path | str) -> tuple[int, int]:

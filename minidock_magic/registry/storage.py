@@ -29,7 +29,7 @@ from typing import BinaryIO
 from ..content.atomic import atomic_write_bytes, fsync_dir
 from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..oci.digest import CHUNK, Digest
-from .manifests import ManifestInfo, referenced_digests
+from .manifests import MAX_MANIFEST_BYTES, ManifestInfo, referenced_digests
 from .routes import RangeNotSatisfiable, parse_name, parse_tag, parse_upload_id
 
 
@@ -44,11 +44,18 @@ class UploadWriter:
     """Appends a request body to an upload; the new offset is committed only if the body completes."""
 
     def __init__(self, stream: BinaryIO, offset: int) -> None:
-        self._stream, self.start, self.written = stream, offset, 0
+        self._stream, self.start, self.written, self.synced = stream, offset, 0, False
 
     def write(self, chunk: bytes) -> None:
         self._stream.write(chunk)
         self.written += len(chunk)
+        self.synced = False
+
+    def sync(self) -> None:
+        """Flush to disk (slow: an async caller runs it in a thread before leaving the block)."""
+        self._stream.flush()
+        os.fsync(self._stream.fileno())
+        self.synced = True
 
     @property
     def offset(self) -> int:
@@ -174,8 +181,8 @@ class Storage:
             if length is not None and writer.written != length:
                 raise InvalidArgument(f"chunk declared {length} bytes but carried {writer.written}",
                                       code="BLOB_UPLOAD_INVALID")
-            stream.flush()
-            os.fsync(stream.fileno())
+            if not writer.synced:
+                writer.sync()
         self._save_state(upload_id, name, writer.offset)
 
     def complete_upload(self, name: str, upload_id: str, digest: Digest) -> int:
@@ -264,7 +271,7 @@ class Storage:
         subject = json.loads(body).get("subject") if body.startswith(b"{") else None
         if isinstance(subject, dict):
             with contextlib.suppress(InvalidArgument, FileNotFoundError, TypeError):
-                (self._referrers_dir(name, Digest.parse(subject.get("digest"))) / digest.encoded).unlink()
+                (self._referrers_dir(name, Digest.parse(str(subject.get("digest")))) / digest.encoded).unlink()
         self._revision(name, digest).unlink()
 
     def referrers(self, name: str, subject: Digest) -> list[dict[str, object]]:
@@ -288,15 +295,22 @@ class Storage:
         Run it while nothing pushes (like ``registry garbage-collect``): a blob uploaded for a
         manifest not yet pushed is unreferenced, and would be swept.
         """
+        pending = [f"{p.parent.name}:{p.name}" for name in self.repositories()
+                   for p in (self._repo(name) / "_manifests" / "revisions").glob("*/*")]
         marked: set[str] = set()
-        for name in self.repositories():
-            revisions = self._repo(name) / "_manifests" / "revisions"
-            for path in revisions.glob("*/*"):
-                digest = f"{path.parent.name}:{path.name}"
-                blob = self.root / "blobs" / path.parent.name / path.name
-                if blob.is_file():
-                    marked.add(digest)
-                    marked |= referenced_digests(blob.read_bytes())
+        while pending:  # manifests lead to more manifests (an index's children, a referrer's subject)
+            digest = pending.pop()
+            if digest in marked:
+                continue
+            marked.add(digest)
+            try:
+                blob = self._blob_path(Digest.parse(digest))  # text from a stored body: check it
+            except InvalidArgument:
+                continue
+            if blob.is_file() and blob.stat().st_size <= MAX_MANIFEST_BYTES:
+                blobs, manifests = referenced_digests(blob.read_bytes())
+                marked |= blobs
+                pending += manifests
         removed = freed = 0
         for blob in (self.root / "blobs").glob("*/*"):
             if f"{blob.parent.name}:{blob.name}" in marked or not blob.is_file():

@@ -101,6 +101,40 @@ def scopes_for(method: str, path: str, params: Mapping[str, str]) -> list[str]:
     return scopes
 
 
+def _actions(scopes: frozenset[str] | list[str]) -> dict[tuple[str, str], set[str]]:
+    found: dict[tuple[str, str], set[str]] = {}
+    for scope in scopes:
+        kind, _, rest = scope.partition(":")
+        name, _, actions = rest.rpartition(":")
+        found.setdefault((kind, name), set()).update(a for a in actions.split(",") if a)
+    return found
+
+
+_ACTION_ORDER = {"pull": 0, "push": 1, "delete": 2}
+
+
+def merge_scopes(scopes: list[str]) -> list[str]:
+    """One scope per resource with the union of its actions, as a token server expects.
+
+    >>> merge_scopes(["repository:a:pull", "repository:a:push", "registry:catalog:*"])
+    ['repository:a:pull,push', 'registry:catalog:*']
+    """
+    return [f"{kind}:{name}:{','.join(sorted(actions, key=lambda a: (_ACTION_ORDER.get(a, 9), a)))}"
+            for (kind, name), actions in _actions(scopes).items()]
+
+
+def covers(granted: frozenset[str], wanted: list[str]) -> bool:
+    """Does a token asked for ``granted`` also serve ``wanted``? (pull,push serves pull.)
+
+    >>> covers(frozenset({"repository:a:pull,push"}), ["repository:a:pull"])
+    True
+    >>> covers(frozenset({"repository:a:pull"}), ["repository:a:pull,push"])
+    False
+    """
+    have = _actions(granted)
+    return all(actions <= have.get(key, set()) for key, actions in _actions(wanted).items())
+
+
 @dataclass(slots=True)
 class _Token:
     value: str
@@ -118,6 +152,9 @@ class RegistryAuth(httpx.Auth):
         self._scheme: dict[str, str] = {}                     # host -> "basic" | "bearer"
         self._realm: dict[str, tuple[str, str | None]] = {}    # host -> (realm, service)
         self._tokens: dict[str, list[_Token]] = {}             # realm+service -> tokens
+        #: Scopes asked for with every token: a push wants pull,push on its repository from the
+        #: start, so the HEADs before the uploads do not cost a second, pull-only token.
+        self.intended: list[str] = []
 
     def __repr__(self) -> str:
         return f"RegistryAuth({self.credential!r})"
@@ -142,7 +179,7 @@ class RegistryAuth(httpx.Auth):
             response.read()
             self._scheme[host] = "bearer"
             self._realm[host] = (bearer.realm, bearer.params.get("service"))
-            scopes = list(dict.fromkeys([*bearer.scopes, *needed]))
+            scopes = merge_scopes([*bearer.scopes, *needed])
             fresh = "insufficient_scope" in bearer.params.get("error", "") or "Authorization" in request.headers
             token = yield from self._token(bearer.realm, bearer.params.get("service"), scopes, fresh=fresh)
             request.headers["Authorization"] = f"Bearer {token}"
@@ -160,13 +197,14 @@ class RegistryAuth(httpx.Auth):
                fresh: bool = False) -> Generator[httpx.Request, httpx.Response, str]:
         key = f"{realm} {service}"
         now = self._clock()
-        wanted = frozenset(scopes)
         if not fresh:
             for cached in self._tokens.get(key, []):
-                if wanted <= cached.scopes and cached.expires > now:
+                if covers(cached.scopes, scopes) and cached.expires > now:
                     return cached.value
-        params = [("service", service)] if service else []
-        params += [("scope", scope) for scope in scopes]
+        scopes = merge_scopes([*scopes, *self.intended])
+        wanted = frozenset(scopes)
+        params = httpx.QueryParams([("service", service)] if service else [])
+        params = params.merge({"scope": scopes}) if scopes else params
         headers = {"Authorization": f"Basic {self.credential.basic()}"} if self.credential else {}
         response = yield httpx.Request("GET", realm, params=params, headers=headers)
         response.read()

@@ -9,8 +9,6 @@ becomes visible in the content store.
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 from collections.abc import Callable, Iterator
 from types import TracebackType
 from typing import BinaryIO
@@ -18,16 +16,28 @@ from typing import BinaryIO
 import httpx
 
 from ..content.store import BlobInfo, BlobWriter
-from ..errors import (Denied, DigestMismatch, InvalidArgument, MinidockError, NotFound, TooLarge,
-                      Unauthorized, Unavailable, Unsupported, error_for_status)
+from ..errors import DigestMismatch, TooLarge
 from ..oci import mediatypes as mt
 from ..oci.descriptor import Descriptor
 from ..oci.digest import Digest
 from ..oci.manifest import parse_any
-from ..oci.reference import PATH_GRAMMAR, Reference
+from ..oci.reference import Reference
 from .auth import RegistryAuth
 from .credentials import Credential, server_host
 from .trace import Sink, Trace
+from .wire import (
+    PIECE,
+    Upload,
+    api_host,
+    check_digest,
+    check_repo,
+    is_insecure,
+    json_object,
+    read_limited,
+    registry_error,
+    unavailable,
+    upload_location,
+)
 
 MANIFEST_ACCEPT = ", ".join([mt.OCI_MANIFEST, mt.OCI_INDEX, mt.DOCKER_MANIFEST, mt.DOCKER_MANIFEST_LIST])
 #: containerd's limit: a manifest is metadata, anything bigger is a mistake or an attack.
@@ -35,58 +45,6 @@ MAX_MANIFEST = 4 << 20
 #: Blobs up to this size go up in one PUT; larger ones stream in a PATCH (one connection, and a
 #: registry could report how far it got), then a PUT closes the upload.
 MONOLITHIC_MAX = 8 << 20
-PIECE = 256 << 10
-_LOCAL = ("localhost", "127.0.0.1", "[::1]", "::1")
-INSECURE_ENV = "MINIDOCK_INSECURE_REGISTRIES"
-
-_BY_CODE: dict[str, type[MinidockError]] = {
-    "UNAUTHORIZED": Unauthorized, "DENIED": Denied, "NAME_UNKNOWN": NotFound,
-    "MANIFEST_UNKNOWN": NotFound, "BLOB_UNKNOWN": NotFound, "BLOB_UPLOAD_UNKNOWN": NotFound,
-    "DIGEST_INVALID": DigestMismatch, "SIZE_INVALID": InvalidArgument, "NAME_INVALID": InvalidArgument,
-    "TAG_INVALID": InvalidArgument, "MANIFEST_INVALID": InvalidArgument,
-    "MANIFEST_BLOB_UNKNOWN": InvalidArgument, "BLOB_UPLOAD_INVALID": InvalidArgument,
-    "UNSUPPORTED": Unsupported, "TOOMANYREQUESTS": Unavailable,
-}
-
-
-def is_insecure(host: str) -> bool:
-    """docker's rule: plain http for loopback (any port), or for hosts the user listed as insecure."""
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if name in _LOCAL or name.startswith("127.") or name.endswith(".localhost"):
-        return True
-    listed = os.environ.get(INSECURE_ENV, "")
-    return host in {h.strip() for h in listed.split(",") if h.strip()}
-
-
-def api_host(host: str) -> str:
-    return "registry-1.docker.io" if host == "docker.io" else host
-
-
-def _check_repo(repo: str) -> str:
-    if not PATH_GRAMMAR.fullmatch(repo):
-        raise InvalidArgument(f"invalid repository name {repo!r}")
-    return repo
-
-
-class _Upload:
-    """A request body httpx can send again (after a 401): it re-reads the file from ``start``."""
-
-    def __init__(self, stream: BinaryIO, start: int, size: int, advance: Callable[[int], None]) -> None:
-        self.stream, self.start, self.size, self.advance = stream, start, size, advance
-        self._reported = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        self.stream.seek(self.start)
-        sent = 0
-        while sent < self.size:
-            piece = self.stream.read(min(PIECE, self.size - sent))
-            if not piece:
-                raise InvalidArgument(f"blob ended after {sent} of {self.size} bytes")
-            sent += len(piece)
-            if sent > self._reported:  # a re-send does not move the bar backwards or twice
-                self.advance(sent - self._reported)
-                self._reported = sent
-            yield piece
 
 
 class RegistryClient:
@@ -128,10 +86,10 @@ class RegistryClient:
             with self._http.stream(method, url, **kwargs) as response:  # type: ignore[arg-type]
                 if response.status_code not in ok:
                     response.read()  # error bodies are small JSON; the message is in there
-                    raise self._error(response, what)
+                    raise registry_error(response, what, self.host, self.credential)
                 yield response
         except httpx.RequestError as exc:
-            raise self._unavailable(exc) from None
+            raise unavailable(exc, self.host, self.base_url) from None
 
     def _call(self, method: str, url: str | httpx.URL, *, ok: tuple[int, ...] = (200,), what: str,
               **kwargs: object) -> httpx.Response:
@@ -139,32 +97,10 @@ class RegistryClient:
             response.read()
             return response
 
-    def _error(self, response: httpx.Response, what: str) -> MinidockError:
-        code, message = _spec_error(response)
-        if response.status_code == 401 or code == "UNAUTHORIZED":
-            if self.credential is None:
-                return Unauthorized(f"unauthorized: authentication required to {what} — run "
-                                    f"'{self.login_hint}'")
-            return Unauthorized(f"unauthorized: {self.host} refused the login of "
-                                f"{self.credential.username!r} to {what} — run '{self.login_hint}' again")
-        detail = code.lower().replace("_", " ") if code else f"{response.status_code} {response.reason_phrase}"
-        if message and message.lower() != detail:
-            detail += f": {message}"
-        text = f"cannot {what}: {detail}"
-        error = _BY_CODE.get(code or "")
-        return error(text, code=code) if error else error_for_status(response.status_code, text)
-
-    def _unavailable(self, exc: httpx.RequestError) -> Unavailable:
-        reason = str(exc) or type(exc).__name__
-        if isinstance(exc, httpx.ConnectError) and ("SSL" in reason or "certificate" in reason.lower()):
-            return Unavailable(f"cannot talk TLS to registry {self.host} ({reason.splitlines()[0]}): if it "
-                               f"serves plain http, list it in {INSECURE_ENV}")
-        if isinstance(exc, httpx.ConnectError):
-            why = "connection refused" if "refused" in reason.lower() else reason.splitlines()[0]
-            return Unavailable(f"cannot reach registry {self.host} at {self.base_url}: {why} — is it running?")
-        if isinstance(exc, httpx.TimeoutException):
-            return Unavailable(f"registry {self.host} did not answer in time ({type(exc).__name__})")
-        return Unavailable(f"connection to registry {self.host} failed: {reason.splitlines()[0]}")
+    def intend(self, scope: str) -> None:
+        """Ask for ``scope`` with every token from now on (``repository:me/app:pull,push``)."""
+        if scope not in self.auth.intended:
+            self.auth.intended.append(scope)
 
     # -- the API -------------------------------------------------------------------------------
     def ping(self) -> None:
@@ -179,7 +115,7 @@ class RegistryClient:
     def head_manifest(self, reference: Reference) -> Descriptor | None:
         """What a tag points at, without downloading it (HEADs are free of Docker Hub's pull limits)."""
         name = str(reference.digest) if reference.digest else (reference.tag or "latest")
-        response = self._call("HEAD", f"/v2/{_check_repo(reference.path)}/manifests/{name}",
+        response = self._call("HEAD", f"/v2/{check_repo(reference.path)}/manifests/{name}",
                               ok=(200, 404), what=f"pull {reference}",
                               headers={"Accept": MANIFEST_ACCEPT})
         digest = response.headers.get("docker-content-digest")
@@ -191,9 +127,9 @@ class RegistryClient:
     def get_manifest(self, repo: str, reference: str, *,
                      expected: Digest | None = None) -> tuple[Descriptor, bytes]:
         what = f"pull {self.host}/{repo}{'@' if reference.startswith('sha256:') else ':'}{reference}"
-        with self._open("GET", f"/v2/{_check_repo(repo)}/manifests/{reference}", ok=(200,), what=what,
+        with self._open("GET", f"/v2/{check_repo(repo)}/manifests/{reference}", ok=(200,), what=what,
                         headers={"Accept": MANIFEST_ACCEPT}) as response:
-            raw = _read_limited(response, MAX_MANIFEST)
+            raw = read_limited(response, MAX_MANIFEST)
             if raw is None:
                 raise TooLarge(f"cannot {what}: manifest is larger than {MAX_MANIFEST} bytes")
             declared = response.headers.get("docker-content-digest", "")
@@ -213,7 +149,7 @@ class RegistryClient:
         """Stream a blob into ``writer`` and commit it (verified), or abort it on any failure."""
         what = f"pull blob {descriptor.digest.short} from {self.host}/{repo}"
         try:
-            with self._open("GET", f"/v2/{_check_repo(repo)}/blobs/{descriptor.digest}", ok=(200,),
+            with self._open("GET", f"/v2/{check_repo(repo)}/blobs/{descriptor.digest}", ok=(200,),
                             what=what) as response:
                 length = response.headers.get("content-length")
                 if length is not None and length.isdigit() and int(length) != descriptor.size:
@@ -232,15 +168,15 @@ class RegistryClient:
             writer.abort()  # no-op after a commit; removes the temp file after anything else
 
     def has_blob(self, repo: str, digest: Digest) -> bool:
-        response = self._call("HEAD", f"/v2/{_check_repo(repo)}/blobs/{digest}", ok=(200, 404),
+        response = self._call("HEAD", f"/v2/{check_repo(repo)}/blobs/{digest}", ok=(200, 404),
                               what=f"push to {self.host}/{repo}")
         return response.status_code == 200
 
     def mount_blob(self, repo: str, digest: Digest, from_repo: str) -> bool:
         """Ask the registry to link a blob it already holds in ``from_repo`` (no bytes sent)."""
-        response = self._call("POST", f"/v2/{_check_repo(repo)}/blobs/uploads/", ok=(201, 202),
+        response = self._call("POST", f"/v2/{check_repo(repo)}/blobs/uploads/", ok=(201, 202),
                               what=f"push to {self.host}/{repo}",
-                              params={"mount": str(digest), "from": _check_repo(from_repo)})
+                              params={"mount": str(digest), "from": check_repo(from_repo)})
         if response.status_code == 202 and "location" in response.headers:
             # Refused (no access to from_repo, or it has no such blob): the registry opened an
             # ordinary upload instead, which the next push_blob to this repo uses.
@@ -255,37 +191,37 @@ class RegistryClient:
         size = descriptor.size
         if size > self.monolithic_max:
             response = self._call("PATCH", location, ok=(202,), what=what,
-                                  content=_Upload(stream, 0, size, advance),
+                                  content=Upload(stream, 0, size, advance),
                                   headers={"Content-Type": "application/octet-stream",
                                            "Content-Length": str(size), "Content-Range": f"0-{size - 1}"})
-            location = _location(response, what)
-            body, length = _Upload(stream, 0, 0, advance), 0
+            location = upload_location(response, what)
+            body, length = Upload(stream, 0, 0, advance), 0
         else:
-            body, length = _Upload(stream, 0, size, advance), size
+            body, length = Upload(stream, 0, size, advance), size
         response = self._call("PUT", location.copy_merge_params({"digest": str(descriptor.digest)}),
                               ok=(201,), what=what, content=body,
                               headers={"Content-Type": "application/octet-stream",
                                        "Content-Length": str(length)})
-        _check_digest(response, descriptor.digest, what)
+        check_digest(response, descriptor.digest, what)
 
     def _start_upload(self, repo: str, what: str) -> httpx.URL:
-        return _location(self._call("POST", f"/v2/{_check_repo(repo)}/blobs/uploads/", ok=(202,),
+        return upload_location(self._call("POST", f"/v2/{check_repo(repo)}/blobs/uploads/", ok=(202,),
                                     what=what), what)
 
     def put_manifest(self, repo: str, reference: str, raw: bytes, media_type: str) -> Digest:
         what = f"push to {self.host}/{repo}"
-        response = self._call("PUT", f"/v2/{_check_repo(repo)}/manifests/{reference}", ok=(201,),
+        response = self._call("PUT", f"/v2/{check_repo(repo)}/manifests/{reference}", ok=(201,),
                               what=what, content=raw, headers={"Content-Type": media_type})
         digest = Digest.of(raw)
-        _check_digest(response, digest, what)
+        check_digest(response, digest, what)
         return digest
 
     def delete_manifest(self, repo: str, digest: Digest) -> None:
-        self._call("DELETE", f"/v2/{_check_repo(repo)}/manifests/{digest}", ok=(202,),
+        self._call("DELETE", f"/v2/{check_repo(repo)}/manifests/{digest}", ok=(202,),
                    what=f"delete {self.host}/{repo}@{digest}")
 
     def tags(self, repo: str, n: int | None = None) -> list[str]:
-        return self._pages(f"/v2/{_check_repo(repo)}/tags/list", "tags", n, f"list tags of {self.host}/{repo}")
+        return self._pages(f"/v2/{check_repo(repo)}/tags/list", "tags", n, f"list tags of {self.host}/{repo}")
 
     def catalog(self, n: int | None = None) -> list[str]:
         return self._pages("/v2/_catalog", "repositories", n, f"list the repositories of {self.host}")
@@ -294,13 +230,15 @@ class RegistryClient:
         """Follow ``Link: <…>; rel="next"`` until the registry has no more pages."""
         found: list[str] = []
         url: str | httpx.URL | None = path
-        params = {"n": str(n)} if n else {}
+        params: dict[str, str] | None = {"n": str(n)} if n else None
         seen: set[str] = set()
         while url is not None and str(url) not in seen and len(seen) < 10_000:
             seen.add(str(url))
+            # httpx replaces a URL's query with any params given, even {}: the next link
+            # carries its own n and last, so it gets none.
             response = self._call("GET", url, what=what, params=params)
-            params = {}  # the next link carries its own n and last
-            items = _json(response).get(key) or []
+            params = None
+            items = json_object(response).get(key) or []
             found += [item for item in items if isinstance(item, str)]
             link = response.links.get("next", {}).get("url")
             url = response.request.url.join(link) if link else None
@@ -310,46 +248,6 @@ class RegistryClient:
         """Docker Hub's own search (its registry has no catalog): name, description, stars."""
         response = self._call("GET", "https://index.docker.io/v1/search", what=f"search {self.host}",
                               params={"q": term, "n": str(limit)})
-        results = _json(response).get("results") or []
+        results = json_object(response).get("results") or []
         return [r for r in results if isinstance(r, dict)]
 
-
-def _read_limited(response: httpx.Response, limit: int) -> bytes | None:
-    data = bytearray()
-    for chunk in response.iter_bytes():
-        data += chunk
-        if len(data) > limit:
-            return None
-    return bytes(data)
-
-
-def _spec_error(response: httpx.Response) -> tuple[str | None, str | None]:
-    """``errors[0].code`` and ``.message`` of a spec error body, when there is one."""
-    try:
-        errors = json.loads(response.content).get("errors")
-        first = errors[0]
-        code, message = first.get("code"), first.get("message")
-        return (code if isinstance(code, str) else None,
-                " ".join(str(message).split())[:200] if message else None)
-    except (ValueError, AttributeError, TypeError, IndexError, KeyError, httpx.ResponseNotRead):
-        return None, None
-
-
-def _json(response: httpx.Response) -> dict[str, object]:
-    try:
-        data = response.json()
-    except ValueError:
-        raise MinidockError(f"{response.request.url.host} sent something that is not JSON") from None
-    return data if isinstance(data, dict) else {}
-
-
-def _location(response: httpx.Response, what: str) -> httpx.URL:
-    if "location" not in response.headers:
-        raise MinidockError(f"cannot {what}: the registry gave no Location for the upload")
-    return response.request.url.join(response.headers["location"])
-
-
-def _check_digest(response: httpx.Response, digest: Digest, what: str) -> None:
-    declared = response.headers.get("docker-content-digest", "")
-    if declared.startswith("sha256:") and declared != str(digest):
-        raise DigestMismatch(f"cannot {what}: the registry stored {declared}, we sent {digest}")

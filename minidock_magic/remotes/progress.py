@@ -58,7 +58,7 @@ class Progress:
         if not self.bars:
             yield lambda n: None
             return
-        from tqdm.auto import tqdm  # tqdm picks the widget only when a notebook is running
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # tqdm picks the widget only when a notebook is running
 
         with tqdm(total=total, desc=label, unit="B", unit_scale=True, unit_divisor=1000,
                   leave=False, file=self._bar_stream, dynamic_ncols=True) as bar:

@@ -33,7 +33,7 @@ def pull(engine: Engine, text: str, *, platform: str | Platform | None = None, t
     progress = Progress(out, quiet=quiet)
     repo = reference.path
     with open_client(engine, reference.domain, trace=trace, insecure=insecure) as client:
-        progress.status(f"{reference.tag or reference.digest}: Pulling from {reference.familiar_repository}")
+        progress.status(f"{reference.tag or reference.digest}: Pulling from {repo}")
         target, raw = _resolve(engine, client, reference)
         documents = [(target, raw)]
         document = parse_any(raw, target.media_type)

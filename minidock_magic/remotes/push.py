@@ -88,6 +88,7 @@ def push(engine: Engine, text: str, *, trace: Sink | None = None, quiet: bool = 
     progress.status(f"The push refers to repository [{name.repository}]")
     sources = blob_sources(engine)
     with open_client(engine, name.domain, trace=trace, insecure=insecure) as client:
+        client.intend(f"repository:{name.path}:pull,push")
         work = _Push(engine, client, name.path, sources, progress)
         digest, size, pushed = work.document(target, name.tag)
     sources.add(pushed, name.domain, name.path)

@@ -127,7 +127,9 @@ def _read(path: str) -> str:
 
 
 def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> int:
-    in_userns = isolation is Isolation.ROOTLESS or os.geteuid() != 0
+    if isolation is Isolation.NAMESPACES and os.geteuid() != 0:
+        raise Unavailable("isolation=namespaces needs root; use isolation=rootless")
+    in_userns = isolation is Isolation.ROOTLESS
     flags = _libc.CLONE_NEWNS | _libc.CLONE_NEWPID | _libc.CLONE_NEWUTS | _libc.CLONE_NEWIPC
     if spec.network == "none":
         flags |= _libc.CLONE_NEWNET

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -20,6 +21,7 @@ from pathlib import Path
 from ..errors import Unavailable, Unsupported
 from . import _status, command, etcfiles
 from ._init import supervise
+from .rootfs import DEV_LINKS, DEVICES
 from .safepath import ensure_dir_in_root, resolve_in_root
 from .spec import ProcessSpec
 from .users import resolve_user
@@ -34,18 +36,16 @@ def _read_in_root(root: Path, path: str) -> str:
 
 def proot_argv(proot: str, spec: ProcessSpec, exe: str, binds: dict[str, str], *,
                fake_ids: str | None) -> list[str]:
-    """The proot command line for ``spec``; ``binds`` maps host files to guest paths.
+    """The proot command line for ``spec``; ``binds`` maps host paths to guest paths.
 
     >>> proot_argv("/usr/bin/proot", ProcessSpec(Path("/r"), ["sh", "-c", "x"], []), "/bin/sh",
     ...            {"/t/hosts": "/etc/hosts"}, fake_ids="0:0")  # doctest: +NORMALIZE_WHITESPACE
-    ['/usr/bin/proot', '--kill-on-exit', '-v', '-1', '-r', '/r', '-w', '/', '-b', '/proc',
-     '-b', '/dev', '-b', '/sys', '-b', '/t/hosts:/etc/hosts', '-0', '/bin/sh', '-c', 'x']
+    ['/usr/bin/proot', '-v', '-1', '-r', '/r', '-w', '/', '-b', '/proc',
+     '-b', '/t/hosts:/etc/hosts', '-0', '/bin/sh', '-c', 'x']
     """
-    argv = [proot, "--kill-on-exit", "-v", "-1", "-r", str(spec.rootfs), "-w", spec.cwd]
-    for host_path in ("/proc", "/dev", "/sys"):
-        argv += ["-b", host_path]
-    for host_file, guest in binds.items():
-        argv += ["-b", f"{host_file}:{guest}"]
+    argv = [proot, "-v", "-1", "-r", str(spec.rootfs), "-w", spec.cwd, "-b", "/proc"]
+    for host_path, guest in binds.items():
+        argv += ["-b", host_path if host_path == guest else f"{host_path}:{guest}"]
     if fake_ids == "0:0":
         argv.append("-0")
     elif fake_ids is not None:
@@ -53,6 +53,20 @@ def proot_argv(proot: str, spec: ProcessSpec, exe: str, binds: dict[str, str], *
     # proot's exec takes argv[0] as the program; multi-call binaries like busybox look at its
     # basename, which the resolved path keeps.
     return argv + [exe, *spec.argv[1:]]
+
+
+def _dev_binds(tmp: Path) -> dict[str, str]:
+    """A minimal /dev like the namespace backend's, instead of all of the host's devices."""
+    dev = tmp / "dev"
+    dev.mkdir(mode=0o755)
+    (dev / "shm").mkdir(mode=0o1777)
+    (dev / "shm").chmod(0o1777)  # mkdir's mode is cut by the umask
+    for name, target in DEV_LINKS.items():
+        (dev / name).symlink_to(target)
+    binds = {str(dev): "/dev"}
+    binds.update({f"/dev/{name}": f"/dev/{name}" for name in (*DEVICES, "pts")
+                  if os.path.exists(f"/dev/{name}")})
+    return binds
 
 
 def run_proot(spec: ProcessSpec, status_fd: int) -> int:
@@ -80,7 +94,7 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
         return found.status
     with tempfile.TemporaryDirectory(prefix="minidock-proot-") as tmp:
         os.chmod(tmp, 0o755)  # readable after dropping to the container's uid
-        binds = {}
+        binds = _dev_binds(Path(tmp))
         for name, text in (("hosts", etcfiles.hosts(hostname, spec.extra_hosts)),
                            ("hostname", hostname + "\n"),
                            ("resolv.conf", etcfiles.resolv_conf(etcfiles.host_resolv_conf(),
@@ -99,4 +113,10 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
         )
         _status.send(status_fd, pid=child.pid)
         os.close(status_fd)
-        return supervise(child.pid)
+        status = supervise(child.pid)
+        if not spec.tty:  # Debian's proot has no --kill-on-exit: end what the program left
+            try:
+                os.killpg(child.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        return status

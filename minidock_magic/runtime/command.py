@@ -82,7 +82,7 @@ def find_executable(argv0: str, env: list[str], cwd: str,
     if "/" in argv0:
         path = argv0 if argv0.startswith("/") else os.path.join(cwd, argv0)
         err = _executable(to_host(os.path.normpath(path)))
-        return path if err == 0 else failure(argv0, err)
+        return os.path.normpath(path) if err == 0 else failure(argv0, err)
     search = env_value(env, "PATH")
     for directory in (DEFAULT_PATH if search is None else search).split(":"):
         candidate = os.path.join(directory or cwd, argv0)

@@ -14,13 +14,11 @@ FALLBACK_NAMESERVERS = ("8.8.8.8", "8.8.4.4")
 
 
 def hosts(hostname: str, extra_hosts: Sequence[tuple[str, str]] = ()) -> str:
-    """/etc/hosts: localhost, the container's own name, then ``--add-host`` entries.
+    r"""/etc/hosts: localhost, the container's own name, then ``--add-host`` entries.
 
-    >>> print(hosts("box", [("db", "10.0.0.2")]), end="")
-    127.0.0.1	localhost
-    ::1	localhost ip6-localhost ip6-loopback
-    127.0.1.1	box
-    10.0.0.2	db
+    >>> hosts("box", [("db", "10.0.0.2")]).splitlines()  # doctest: +NORMALIZE_WHITESPACE
+    ['127.0.0.1\tlocalhost', '::1\tlocalhost ip6-localhost ip6-loopback', '127.0.1.1\tbox',
+     '10.0.0.2\tdb']
     """
     lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback",
              f"127.0.1.1\t{hostname}"]

@@ -77,7 +77,8 @@ class HostCapabilities:
             lines.append(f"namespaces as root: {names(self.namespaces)}")
         lines += [
             f"namespaces in a user namespace: {names(self.rootless_namespaces)}",
-            f"overlayfs: {yes(self.overlay)} as root, {yes(self.rootless_overlay)} rootless"
+            "overlayfs: " + (f"{yes(self.overlay)} as root, " if self.is_root else "")
+            + f"{yes(self.rootless_overlay)} rootless"
             + ("" if self.overlay_usable else " (layers are copied instead)"),
             f"proot: {self.proot or 'not available'}",
             f"cgroups: {self.cgroups}; limits: "

@@ -15,8 +15,18 @@ from pathlib import Path
 
 from ..errors import Unavailable
 from . import _libc, etcfiles
-from ._libc import (MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_PRIVATE, MS_RDONLY, MS_REC,
-                    MS_REMOUNT, MS_STRICTATIME, mount)
+from ._libc import (
+    MS_BIND,
+    MS_NODEV,
+    MS_NOEXEC,
+    MS_NOSUID,
+    MS_PRIVATE,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    MS_STRICTATIME,
+    mount,
+)
 from .safepath import ensure_dir_in_root, ensure_file_in_root
 from .spec import OverlayMount, ProcessSpec
 

@@ -14,7 +14,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, Unavailable
 
 #: The kernel's own limit on symlinks followed in one lookup (ELOOP).
 MAX_SYMLINKS = 40
@@ -74,6 +74,8 @@ def ensure_dir_in_root(root: Path, path: str) -> Path:
         target.mkdir(mode=0o755, parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
         raise InvalidArgument(f"{path} in the rootfs is not a directory") from None
+    except OSError as exc:  # e.g. a read-only root that lacks a mount point
+        raise Unavailable(f"cannot create {path} in the rootfs: {exc.strerror}") from None
     return target
 
 
@@ -97,7 +99,7 @@ def ensure_file_in_root(root: Path, path: str) -> Path:
         # O_NOFOLLOW|O_EXCL: never create through a symlink, whatever appeared meanwhile.
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o644)
-    except (FileExistsError, NotADirectoryError):
-        raise InvalidArgument(f"cannot create {path} in the rootfs") from None
+    except OSError as exc:
+        raise Unavailable(f"cannot create {path} in the rootfs: {exc.strerror}") from None
     os.close(fd)
     return target

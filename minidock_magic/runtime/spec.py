@@ -93,7 +93,7 @@ class ProcessSpec:
     def from_dict(cls, data: dict[str, Any]) -> ProcessSpec:
         ov, lim = data.get("overlay"), data.get("limits")
         overlay = None if ov is None else OverlayMount(
-            lowerdirs=tuple(Path(p) for p in ov["lowerdirs"]),
+            lowerdirs=[Path(p) for p in ov["lowerdirs"]],
             upperdir=None if ov["upperdir"] is None else Path(ov["upperdir"]),
             workdir=None if ov["workdir"] is None else Path(ov["workdir"]),
         )
@@ -153,7 +153,7 @@ def checked(spec: ProcessSpec) -> ProcessSpec:
         if (overlay.upperdir is None) != (overlay.workdir is None):
             raise InvalidArgument("an overlay needs both upperdir and workdir, or neither")
         overlay = OverlayMount(
-            lowerdirs=tuple(_overlay_path(p, "overlay lower directory") for p in overlay.lowerdirs),
+            lowerdirs=[_overlay_path(p, "overlay lower directory") for p in overlay.lowerdirs],
             upperdir=None if overlay.upperdir is None
             else _overlay_path(overlay.upperdir, "overlay upper directory"),
             workdir=None if overlay.workdir is None

@@ -72,6 +72,11 @@ def listing(root: Path, *, dir_mtimes: bool = True) -> dict[str, tuple[object, .
     return out
 
 
+def whole_seconds(entries: dict[str, tuple[object, ...]]) -> dict[str, tuple[object, ...]]:
+    """Tars carry whole seconds: compare mtimes at that precision."""
+    return {k: v[:4] + (None if v[4] is None else int(v[4]) // 10**9,) + v[5:] for k, v in entries.items()}
+
+
 @dataclass
 class Jail:
     """``top/outer/host/rootfs``: what a layer may touch is rootfs; the rest must never change."""

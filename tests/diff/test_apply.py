@@ -18,7 +18,7 @@ from minidock_magic.diff.changes import changes_between
 from minidock_magic.diff.writer import write_layer, write_tree_layer
 from minidock_magic.errors import InvalidArgument
 from minidock_magic.oci.digest import Digest
-from tests.diff.helpers import TarBuilder, listing, make_tree
+from tests.diff.helpers import TarBuilder, listing, make_tree, whole_seconds
 
 EPOCH = 1_700_000_000
 
@@ -34,11 +34,6 @@ def apply_to(root: Path, *layers: bytes | io.BytesIO, **kw: object) -> list[Appl
     root.mkdir(parents=True, exist_ok=True)
     return [apply_layer(io.BytesIO(l) if isinstance(l, bytes) else l, root, **kw)  # type: ignore[arg-type]
             for l in layers]
-
-
-def whole_seconds(entries: dict[str, tuple[object, ...]]) -> dict[str, tuple[object, ...]]:
-    """Tars carry whole seconds: compare mtimes at that precision."""
-    return {k: v[:4] + (None if v[4] is None else int(v[4]) // 10**9,) + v[5:] for k, v in entries.items()}
 
 
 @pytest.mark.parametrize("compression", ["gzip", "none", "zstd"])

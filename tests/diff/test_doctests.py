@@ -8,7 +8,7 @@ import importlib
 import pytest
 
 
-@pytest.mark.parametrize("module", ["whiteout", "changes", "safepath", "writer", "apply", "layerstream"])
+@pytest.mark.parametrize("module", ["whiteout", "changes", "safepath", "members", "writer", "apply", "layerstream"])
 def test_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(f"minidock_magic.diff.{module}"))
     assert result.failed == 0

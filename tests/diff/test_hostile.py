@@ -257,6 +257,11 @@ def case_hardlink_to_symlink_links_the_link(jail: Jail) -> None:
 
 
 @case
+def case_hardlink_replacing_the_dir_holding_its_target(jail: Jail) -> None:
+    refused(jail, "d", TarBuilder().dir("d").file("d/f"), TarBuilder().hardlink("d", "d/f"))
+
+
+@case
 def case_hardlink_to_directory(jail: Jail) -> None:
     refused(jail, "h", TarBuilder().dir("d").hardlink("h", "d"))
 
@@ -290,6 +295,27 @@ def case_compression_ratio(jail: Jail) -> None:
     with pytest.raises(TooLarge, match="expands"):
         apply(jail, gzip.compress(TarBuilder().file("z", bytes(8 << 20)).bytes()),
               limits=ApplyLimits(max_ratio=100))
+
+
+def gnu_sparse(name: str, real_size: int, data: bytes) -> bytes:
+    """A GNU sparse member: ``data`` stored at the end of ``real_size`` bytes of holes."""
+    info = tarfile.TarInfo(name)
+    info.type, info.size = tarfile.GNUTYPE_SPARSE, len(data)
+    header = bytearray(info.tobuf(tarfile.GNU_FORMAT))
+    header[386:398] = b"%011o\0" % (real_size - len(data))  # sparse map entry 0: offset ...
+    header[398:410] = b"%011o\0" % len(data)  # ... and length
+    header[483:495] = b"%011o\0" % real_size
+    header[148:156] = b" " * 8
+    header[148:156] = b"%06o\0 " % sum(header)
+    return bytes(header) + data.ljust(512, b"\0") + bytes(1024)
+
+
+@case
+def case_sparse_bomb(jail: Jail) -> None:
+    bomb = gnu_sparse("holes", 100 << 20, b"tail")
+    assert len(bomb) == 2048
+    with pytest.raises(TooLarge, match="writes more than"):
+        apply(jail, bomb, limits=ApplyLimits(max_bytes=1 << 20))
 
 
 @case
@@ -341,6 +367,13 @@ def case_overlay_xattrs_never_set(jail: Jail) -> None:
     assert os.listxattr(jail.root / "d") == [] and len(report.skipped) == 2
 
 
+@case
+def case_absurd_metadata(jail: Jail) -> None:
+    apply(jail, TarBuilder().file("t", b"x", pax={"mtime": "1e400", "uid": "9" * 30, "gid": "-5"})
+          .dir("d", pax={"mtime": "nan"}).symlink("s", "t", pax={"mtime": "-1e30"}))
+    assert inside(jail, "t").read_bytes() == b"x" and inside(jail, "d").is_dir()
+
+
 @pytest.fixture
 def real_host_untouched() -> Iterator[None]:
     assert not any(p.exists() or p.is_symlink() for p in REAL_HOST)
@@ -358,3 +391,11 @@ def test_hostile(name: str, jail: Jail, tally: dict[str, list[str]], real_host_u
     CASES[name](jail)
     assert jail.snapshot() == before, "something outside the rootfs changed"
     tally["held"].append(name)
+
+
+def test_the_jail_notices_an_escape(jail: Jail) -> None:
+    """Control: the snapshot really sees a write next to the rootfs (else the suite proves nothing)."""
+    before = jail.snapshot()
+    with tarfile.open(fileobj=TarBuilder().file("../sentinel", b"pwned").stream()) as tar:
+        tar.extractall(jail.root, filter="fully_trusted")  # what a naive extractor does
+    assert jail.snapshot() != before

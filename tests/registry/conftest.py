@@ -137,7 +137,7 @@ def htpasswd(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def auth_server(data_dir: Path, htpasswd: Path) -> Callable[[str], RegistryServer]:
+def auth_server(data_dir: Path, htpasswd: Path) -> Iterator[Callable[[str], RegistryServer]]:
     """``auth_server(mode)``: a started server in that auth mode (stopped after the test)."""
     started: list[RegistryServer] = []
 
@@ -145,6 +145,6 @@ def auth_server(data_dir: Path, htpasswd: Path) -> Callable[[str], RegistryServe
         started.append(RegistryServer(data_dir, auth_mode=mode, htpasswd=htpasswd).start())
         return started[-1]
 
-    yield start  # type: ignore[misc]
+    yield start
     for running in started:
         running.stop()

@@ -38,9 +38,11 @@ class BearerClient:
         self.creds, self.token, self.token_requests = creds, None, 0
         self.seen: list[httpx.Response] = []
 
-    def request(self, method: str, url: str, **kwargs: object) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        r = self.http.request(method, url, headers=headers, **kwargs)  # type: ignore[arg-type]
+    def request(self, method: str, url: str, headers: dict[str, str] | None = None,
+                **kwargs: object) -> httpx.Response:
+        extra = dict(headers or {})
+        bearer: dict[str, str] = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        r = self.http.request(method, url, headers=extra | bearer, **kwargs)  # type: ignore[arg-type]
         self.seen.append(r)
         if r.status_code != 401:
             return r
@@ -52,7 +54,8 @@ class BearerClient:
         if got.status_code != 200:
             return got
         self.token = got.json()["token"]
-        r = self.http.request(method, url, headers={"Authorization": f"Bearer {self.token}"}, **kwargs)  # type: ignore[arg-type]
+        bearer = {"Authorization": f"Bearer {self.token}"}
+        r = self.http.request(method, url, headers=extra | bearer, **kwargs)  # type: ignore[arg-type]
         self.seen.append(r)
         return r
 
@@ -63,14 +66,18 @@ def seed(data_dir: Path) -> str:
         return Pusher(client).image("alice/app", "v1", make_image())
 
 
+def basic(creds: tuple[str, str] | None) -> httpx.Auth:
+    return httpx.BasicAuth(*creds) if creds else httpx.Auth()  # the base Auth sends nothing
+
+
 def try_push(client: httpx.Client, name: str, auth: tuple[str, str] | None) -> int:
     data = b"a layer for " + name.encode()
     return client.post(f"/v2/{name}/blobs/uploads/", params={"digest": sha256(data)}, content=data,
-                       auth=auth).status_code
+                       auth=basic(auth)).status_code
 
 
 def try_pull(client: httpx.Client, name: str, auth: tuple[str, str] | None) -> int:
-    return client.get(f"/v2/{name}/manifests/v1", auth=auth).status_code
+    return client.get(f"/v2/{name}/manifests/v1", auth=basic(auth)).status_code
 
 
 # What Basic credentials may do, mode by mode (401: log in; 403: never for you).
@@ -95,7 +102,7 @@ def test_basic_auth_matrix(mode: str, auth_server: StartServer, data_dir: Path) 
                 if action == "pull":
                     got = try_pull(client, "alice/app", creds)
                 elif action == "catalog":
-                    got = client.get("/v2/_catalog", auth=creds).status_code
+                    got = client.get("/v2/_catalog", auth=basic(creds)).status_code
                 else:
                     owner = "alice" if action == "push own" else "carol"
                     got = try_push(client, f"{owner}/app", creds) if who != "bob" else \
@@ -166,7 +173,8 @@ def test_token_endpoint_grants(auth_server: StartServer) -> None:
     server = auth_server("public")
     with httpx.Client(base_url=server.url) as client:
         def access(creds: tuple[str, str] | None, *scopes: str) -> list[dict[str, object]]:
-            r = client.get("/token", params=[("service", "minidock")] + [("scope", s) for s in scopes], auth=creds)
+            query = httpx.QueryParams([("service", "minidock"), *(("scope", s) for s in scopes)])
+            r = client.get("/token", params=query, auth=basic(creds))
             assert r.status_code == 200, r.text
             body = r.json()
             assert set(body) == {"token", "access_token", "expires_in", "issued_at"}
@@ -185,6 +193,7 @@ def test_token_endpoint_grants(auth_server: StartServer) -> None:
         assert access(ALICE, "repository:../etc:pull", "nonsense") == []
         bad = client.get("/token", params={"scope": "repository:alice/app:push"}, auth=("alice", "nope"))
         assert bad.status_code == 401 and bad.json()["errors"][0]["code"] == "UNAUTHORIZED"
+        assert bad.headers["WWW-Authenticate"] == 'Basic realm="minidock"'
         oauth = client.post("/token", data={"grant_type": "password", "username": "alice",
                                             "password": USERS["alice"], "service": "minidock",
                                             "scope": "repository:alice/app:push"})
@@ -213,7 +222,7 @@ def test_expired_and_forged_tokens(auth_server: StartServer) -> None:
     none_header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
     other_secret = Auth("public", Path("/nonexistent")).issue_token("bob", ["repository:bob/app:push"])["token"]
     for bad in (f"{header}.{forged_payload}.{signature}", f"{none_header}.{forged_payload}.",
-                other_secret, "garbage", good[:-3] + "AAA", ""):
+                other_secret, "garbage", good[:-3] + "AAA", "a.b.c"):
         r = httpx.post(f"{server.url}/v2/bob/app/blobs/uploads/", headers={"Authorization": f"Bearer {bad}"})
         assert r.status_code == 401, bad
         assert r.json()["errors"][0]["code"] == "UNAUTHORIZED"

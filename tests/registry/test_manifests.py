@@ -9,8 +9,14 @@ import pytest
 from minidock_magic.errors import InvalidArgument, TooLarge
 from minidock_magic.oci.digest import Digest
 from minidock_magic.registry.manifests import (
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, MAX_MANIFEST_BYTES, OCI_INDEX, OCI_MANIFEST, check_references,
-    referenced_digests, validate,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+    MAX_MANIFEST_BYTES,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    check_references,
+    referenced_digests,
+    validate,
 )
 
 CONFIG = {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + "c" * 64, "size": 10}
@@ -115,7 +121,7 @@ def test_check_references() -> None:
     check_references(info, lambda d: True, lambda d: False)
     with pytest.raises(InvalidArgument) as caught:
         check_references(info, lambda d: str(d) == CONFIG["digest"], lambda d: True)
-    assert caught.value.registry_code == "MANIFEST_BLOB_UNKNOWN" and LAYER["digest"] in str(caught.value)
+    assert caught.value.registry_code == "MANIFEST_BLOB_UNKNOWN" and str(LAYER["digest"]) in str(caught.value)
     index = validate(doc(mediaType=OCI_INDEX, manifests=[CHILD]), OCI_INDEX)
     with pytest.raises(InvalidArgument) as caught:
         check_references(index, lambda d: True, lambda d: False)
@@ -130,7 +136,7 @@ def test_foreign_layers_need_not_be_pushed() -> None:
 
 
 def test_referenced_digests_is_lenient() -> None:
-    assert referenced_digests(b"garbage") == set()
-    assert referenced_digests(b"[1]") == set()
+    assert referenced_digests(b"garbage") == (set(), set())
+    assert referenced_digests(b"[1]") == (set(), set())
     body = doc(config=CONFIG, layers=[LAYER, "junk"], manifests=[CHILD], subject=SUBJECT)
-    assert referenced_digests(body) == {d["digest"] for d in (CONFIG, LAYER, CHILD, SUBJECT)}
+    assert referenced_digests(body) == ({CONFIG["digest"], LAYER["digest"]}, {CHILD["digest"], SUBJECT["digest"]})

@@ -11,7 +11,14 @@ from hypothesis import strategies as st
 
 from minidock_magic.errors import InvalidArgument, NotFound
 from minidock_magic.registry.routes import (
-    Endpoint, MethodNotAllowed, RangeNotSatisfiable, match, paginate, parse_content_range, parse_name, parse_tag,
+    Endpoint,
+    MethodNotAllowed,
+    RangeNotSatisfiable,
+    match,
+    paginate,
+    parse_content_range,
+    parse_name,
+    parse_tag,
     parse_upload_id,
 )
 
@@ -150,5 +157,5 @@ def test_no_unchecked_text_reaches_a_route(text: str) -> None:
             route = match("GET", "/v2/" + text + suffix)
         except (InvalidArgument, NotFound, MethodNotAllowed):
             continue
-        for part in (route.name or "").split("/") + [route.tag or "x", route.upload_id or "x"]:
+        for part in [*(route.name or "").split("/"), route.tag or "x", route.upload_id or "x"]:
             assert part not in ("", ".", "..") and "\x00" not in part and not part.startswith(("_", "."))

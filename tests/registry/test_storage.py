@@ -72,17 +72,14 @@ def test_chunks_commit_only_when_complete(tmp_path: Path) -> None:
     with store.upload_writer("r", upload_id, 0, 3) as writer:
         writer.write(b"abc")
     assert store.upload_offset("r", upload_id) == 3
-    with pytest.raises(RuntimeError):  # the body broke off half way: nothing of it counts
-        with store.upload_writer("r", upload_id, 3) as writer:
-            writer.write(b"partial")
-            raise RuntimeError("client went away")
+    with pytest.raises(RuntimeError), store.upload_writer("r", upload_id, 3) as writer:
+        writer.write(b"partial")  # the body breaks off half way: nothing of it counts
+        raise RuntimeError("client went away")
     assert store.upload_offset("r", upload_id) == 3
-    with pytest.raises(InvalidArgument):  # fewer bytes than the Content-Range promised
-        with store.upload_writer("r", upload_id, 3, 10) as writer:
-            writer.write(b"short")
-    with pytest.raises(RangeNotSatisfiable):
-        with store.upload_writer("r", upload_id, 0):
-            pass
+    with pytest.raises(InvalidArgument), store.upload_writer("r", upload_id, 3, 10) as writer:
+        writer.write(b"short")  # fewer bytes than the Content-Range promised
+    with pytest.raises(RangeNotSatisfiable), store.upload_writer("r", upload_id, 0):
+        pass
     with store.upload_writer("r", upload_id, 3) as writer:
         writer.write(b"def")
     store.complete_upload("r", upload_id, Digest.parse(sha256(b"abcdef")))
@@ -150,8 +147,16 @@ def test_gc_keeps_what_an_index_and_a_subject_reference(tmp_path: Path) -> None:
     index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
                         "manifests": [{"mediaType": OCI_MANIFEST, "digest": str(child), "size": 1}]}).encode()
     store.put_manifest("r", validate(index, None), index, ("multi",))
-    store.delete_tag("r", "child")
+    store.delete_manifest("r", child)  # only the index still leads to the child and its layers
     assert garbage_collect(tmp_path) == (0, 0)
+    referrer = make_image(b"a signature", subject={"mediaType": OCI_MANIFEST, "digest": str(child), "size": 1})
+    for blob in referrer.blobs:
+        upload(store, "r", blob)
+    store.put_manifest("r", validate(referrer.manifest, None), referrer.manifest, ("sig",))
+    store.delete_manifest("r", validate(index, None).digest)
+    assert garbage_collect(tmp_path) == (1, len(index)), "the subject and its layers stay"
+    store.delete_manifest("r", validate(referrer.manifest, None).digest)
+    assert garbage_collect(tmp_path)[0] == 3 + 3
 
 
 @pytest.mark.integration

@@ -1,0 +1,244 @@
+"""Container subcommands, with docker's flags and exit codes (125 engine, 126, 127, or the
+container's own status)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from ..containers.options import RunOptions, parse_memory
+from ..errors import InvalidArgument
+from . import Streams
+
+
+@dataclass(frozen=True)
+class Exited:
+    """A command whose outcome is a container's exit status (``run``, ``start -a``, ``exec``)."""
+
+    exit_code: int
+
+    def __str__(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return f"exit status {self.exit_code}"
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", help="a name for the container")
+    parser.add_argument("-e", "--env", action="append", default=[], metavar="K=V",
+                        help="set an environment variable (K alone copies the host's)")
+    parser.add_argument("-w", "--workdir", help="working directory inside the container")
+    parser.add_argument("-u", "--user", help="UID[:GID] or name[:group] inside the container")
+    parser.add_argument("-h", "--hostname", help="container host name (default: its short id)")
+    parser.add_argument("--network", "--net", default="none", choices=["none", "host"],
+                        help="none: own network namespace with only lo (default); host")
+    parser.add_argument("--entrypoint", help="override the image's ENTRYPOINT")
+    parser.add_argument("--rm", action="store_true", help="remove the container when it exits")
+    parser.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
+    parser.add_argument("-t", "--tty", action="store_true", help="accepted for docker; no pseudo-tty")
+    parser.add_argument("-m", "--memory", help="memory limit, e.g. 64m (where the host allows)")
+    parser.add_argument("--cpus", type=float, help="CPU limit, e.g. 0.5 (where the host allows)")
+    parser.add_argument("--pids-limit", type=int, help="process limit (where the host allows)")
+    parser.add_argument("--isolation", choices=["namespaces", "rootless", "proot"],
+                        help="force an isolation backend (default: the strongest this host allows)")
+    parser.add_argument("-l", "--label", action="append", default=[], metavar="K=V")
+    parser.add_argument("image", metavar="IMAGE")
+    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    run = sub.add_parser("run", help="create and start a container", add_help=False)
+    run.add_argument("--help", action="help", help="show this help")
+    run.add_argument("-d", "--detach", action="store_true", help="run in the background; print its id")
+    _run_flags(run)
+    run.set_defaults(handler=cmd_run)
+
+    create = sub.add_parser("create", help="create a container (its writable layer) without starting it",
+                            add_help=False)
+    create.add_argument("--help", action="help", help="show this help")
+    _run_flags(create)
+    create.set_defaults(handler=cmd_create)
+
+    container = sub.add_parser("container", help="manage containers")
+    container_sub = container.add_subparsers(dest="container_command", metavar="COMMAND")
+    for parent in (sub, container_sub):
+        _register_common(parent, top=parent is sub)
+
+
+def _register_common(sub: argparse._SubParsersAction, *, top: bool) -> None:  # type: ignore[type-arg]
+    start = sub.add_parser("start", help="start stopped containers (their writable layer is kept)")
+    start.add_argument("-a", "--attach", action="store_true", help="stream output and wait")
+    start.add_argument("containers", nargs="+", metavar="CONTAINER")
+    start.set_defaults(handler=cmd_start)
+
+    for name, verb in (("stop", "SIGTERM, then SIGKILL after -t seconds"),
+                       ("restart", "stop then start")):
+        p = sub.add_parser(name, help=f"{name} containers ({verb})")
+        p.add_argument("-t", "--time", type=float, default=10.0, help="seconds to wait before killing")
+        p.add_argument("containers", nargs="+", metavar="CONTAINER")
+        p.set_defaults(handler=cmd_stop if name == "stop" else cmd_restart)
+
+    kill = sub.add_parser("kill", help="send a signal (default KILL)")
+    kill.add_argument("-s", "--signal", default="KILL")
+    kill.add_argument("containers", nargs="+", metavar="CONTAINER")
+    kill.set_defaults(handler=cmd_kill)
+
+    rm = sub.add_parser("rm", help="remove containers (and their writable layers)")
+    rm.add_argument("-f", "--force", action="store_true", help="kill a running container first")
+    rm.add_argument("containers", nargs="+", metavar="CONTAINER")
+    rm.set_defaults(handler=cmd_rm)
+
+    ps = sub.add_parser("ps" if top else "ls", help="list containers")
+    ps.add_argument("-a", "--all", action="store_true", help="also stopped ones")
+    ps.add_argument("-q", "--quiet", action="store_true", help="only ids")
+    ps.set_defaults(handler=cmd_ps)
+
+    logs = sub.add_parser("logs", help="what a container printed")
+    logs.add_argument("-f", "--follow", action="store_true")
+    logs.add_argument("container", metavar="CONTAINER")
+    logs.set_defaults(handler=cmd_logs)
+
+    wait = sub.add_parser("wait", help="block until containers stop; print their exit codes")
+    wait.add_argument("containers", nargs="+", metavar="CONTAINER")
+    wait.set_defaults(handler=cmd_wait)
+
+    exec_ = sub.add_parser("exec", help="run a command in a running container")
+    exec_.add_argument("-d", "--detach", action="store_true")
+    exec_.add_argument("-i", "--interactive", action="store_true")
+    exec_.add_argument("-t", "--tty", action="store_true", help="accepted for docker")
+    exec_.add_argument("-e", "--env", action="append", default=[])
+    exec_.add_argument("-w", "--workdir")
+    exec_.add_argument("-u", "--user")
+    exec_.add_argument("container", metavar="CONTAINER")
+    exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
+    exec_.set_defaults(handler=cmd_exec)
+
+    top_ = sub.add_parser("top", help="the processes of a running container")
+    top_.add_argument("container", metavar="CONTAINER")
+    top_.set_defaults(handler=lambda engine, args, io: engine.containers.top(args.container))
+
+    diff = sub.add_parser("diff", help="files the container changed: A added, C changed, D deleted")
+    diff.add_argument("container", metavar="CONTAINER")
+    diff.set_defaults(handler=lambda engine, args, io: engine.containers.diff(args.container))
+
+    commit = sub.add_parser("commit", help="a new image from a container's writable layer")
+    commit.add_argument("-m", "--message")
+    commit.add_argument("-a", "--author")
+    commit.add_argument("-c", "--change", action="append", default=[])
+    commit.add_argument("container", metavar="CONTAINER")
+    commit.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
+    commit.set_defaults(handler=cmd_commit)
+
+    if top:
+        inspect = sub.add_parser("inspect", help="low-level JSON about containers or images")
+        inspect.add_argument("targets", nargs="+", metavar="NAME|ID")
+        inspect.set_defaults(handler=cmd_inspect)
+    else:
+        inspect = sub.add_parser("inspect", help="low-level JSON about containers")
+        inspect.add_argument("targets", nargs="+", metavar="CONTAINER")
+        inspect.set_defaults(handler=lambda engine, args, io: [engine.containers.inspect(t)
+                                                               for t in args.targets])
+
+
+def _options(args: argparse.Namespace) -> RunOptions:
+    labels = {}
+    for label in args.label:
+        key, _, value = label.partition("=")
+        labels[key] = value
+    command = list(args.command)
+    cell = getattr(args, "cell", None)
+    if cell is not None and cell.strip():  # %%dock run IMAGE: the cell is a shell script
+        if command:
+            raise InvalidArgument("%%dock run takes the command from the cell; give no command")
+        command = ["/bin/sh", "-c", cell]
+    return RunOptions(command=command, name=args.name, env=args.env, workdir=args.workdir,
+                      user=args.user, hostname=args.hostname, network=args.network,
+                      entrypoint=args.entrypoint, auto_remove=args.rm, interactive=args.interactive,
+                      memory=parse_memory(args.memory) if args.memory else None, cpus=args.cpus,
+                      pids_limit=args.pids_limit, isolation=args.isolation, labels=labels)
+
+
+def cmd_run(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    options = _options(args)
+    stdin = sys.stdin if args.interactive else None
+    config, code = engine.containers.run(args.image, options, detach=args.detach, stdout=io.stdout,
+                                         stderr=io.stderr, stdin=stdin)
+    return config.id if args.detach else Exited(code)
+
+
+def cmd_create(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return engine.containers.create(args.image, _options(args)).id
+
+
+def cmd_start(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    if args.attach:
+        if len(args.containers) != 1:
+            raise InvalidArgument("start -a takes one container")
+        _, code = engine.containers.start(args.containers[0], attach=True, stdout=io.stdout,
+                                          stderr=io.stderr)
+        return Exited(code)
+    return [engine.containers.start(text)[0].name for text in args.containers]
+
+
+def cmd_stop(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return [engine.containers.stop(text, args.time).name for text in args.containers]
+
+
+def cmd_restart(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return [engine.containers.restart(text, args.time).name for text in args.containers]
+
+
+def cmd_kill(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return [engine.containers.kill(text, args.signal).name for text in args.containers]
+
+
+def cmd_rm(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return [engine.containers.remove(text, force=args.force).name for text in args.containers]
+
+
+def cmd_ps(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    listing = engine.containers.ps(all=args.all)
+    return [row.config.short_id for row in listing] if args.quiet else listing
+
+
+def cmd_logs(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    out = getattr(io.stdout, "buffer", None)
+    for chunk in engine.containers.logs(args.container, follow=args.follow):
+        if out is not None:
+            out.write(chunk)
+            out.flush()
+        else:
+            io.stdout.write(chunk.decode(errors="replace"))
+    return None
+
+
+def cmd_wait(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    return [str(engine.containers.wait(text)) for text in args.containers]
+
+
+def cmd_exec(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    code = engine.containers.exec(args.container, list(args.command), env=args.env,
+                                  workdir=args.workdir, user=args.user,
+                                  stdin=sys.stdin if args.interactive else None,
+                                  detach=args.detach)
+    return Exited(code)
+
+
+def cmd_commit(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    image = engine.containers.commit(args.container, args.reference, message=args.message,
+                                     author=args.author, changes=args.change)
+    return str(image.id)
+
+
+def cmd_inspect(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    from ..errors import NotFound
+    found = []
+    for target in args.targets:
+        try:
+            found.append(engine.containers.inspect(target))
+        except NotFound:
+            found.append(engine.image_inspect(target))
+    return found

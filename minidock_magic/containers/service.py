@@ -1,0 +1,282 @@
+"""The container commands (docker's grammar) over records, snapshots, the runtime and images."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from ..content.store import ContentStore
+from ..diff.writer import write_layer
+from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
+from ..images.changes import apply_changes
+from ..images.image import Image
+from ..images.store import ImageStore
+from ..images.writer import source_date_epoch, store_image
+from ..oci.config import History, rfc3339
+from ..oci.descriptor import Descriptor
+from ..oci.reference import Reference
+from ..snapshots.base import Snapshotter
+from .lifecycle import Lifecycle
+from .names import random_name
+from .options import RunOptions, process_argv, process_env
+from .record import ContainerConfig, ContainerStore, new_id, now
+from .results import ContainerList, ContainerRow, Diff, Top
+
+
+class Containers:
+    def __init__(self, root: Path, lock_path: Path, *, home: Path, content: ContentStore,
+                 names: ImageStore, snapshotter: Callable[[], Snapshotter],
+                 image: Callable[[str], Image], compression: str,
+                 unpack: Callable[[Image], str]) -> None:
+        self.store = ContainerStore(root, lock_path)
+        self._snapshotter = snapshotter
+        self._image = image
+        self._unpack = unpack
+        self.content, self.names, self.compression = content, names, compression
+        self.lifecycle = Lifecycle(self.store, self.mounts_of, home)
+
+    @property
+    def snapshotter(self) -> Snapshotter:
+        return self._snapshotter()
+
+    def mounts_of(self, config: ContainerConfig) -> Any:
+        return self.snapshotter.mounts(config.snapshot)
+
+    def get(self, text: str) -> ContainerConfig:
+        return self.store.find(text)
+
+    # -- create / run -------------------------------------------------------------------------
+    def create(self, image_text: str, options: RunOptions) -> ContainerConfig:
+        image = self._image(image_text)
+        run = image.config.run
+        argv = process_argv(run, options)
+        if options.network not in ("none", "host"):
+            raise InvalidArgument(f"network {options.network!r} is not available: use none or host")
+        taken = {c.name for c in self.store.list()}
+        name = (options.name or random_name(taken)).lstrip("/")
+        limits = {k: v for k, v in (("memory", options.memory), ("cpus", options.cpus),
+                                    ("pids", options.pids_limit)) if v is not None} or None
+        container_id = new_id()
+        parent = self._unpack(image)
+        config = ContainerConfig(
+            id=container_id, name=name, image=image_text, image_id=str(image.id),
+            image_target=image.target.to_json(), snapshot=f"container-{container_id}",
+            parent_snapshot=parent, argv=argv, env=process_env(run, options.env),
+            cwd=options.workdir or run.get("WorkingDir") or "/",
+            user=options.user if options.user is not None else run.get("User", ""),
+            hostname=options.hostname or "", network=options.network,
+            isolation=options.isolation or "", auto_remove=options.auto_remove,
+            interactive=options.interactive, limits=limits, labels=dict(options.labels),
+            created=now())
+        self.store.create(config)  # name conflicts are refused before anything is prepared
+        try:
+            self.snapshotter.prepare(config.snapshot, parent)
+        except BaseException:
+            self.store.delete(container_id)
+            raise
+        return config
+
+    def run(self, image_text: str, options: RunOptions, *, detach: bool = False,
+            stdout: Any = None, stderr: Any = None, stdin: Any = None) -> tuple[ContainerConfig, int]:
+        config = self.create(image_text, options)
+        if detach:
+            self.lifecycle.start_detached(config)
+            return config, 0
+        try:
+            code = self.lifecycle.run_attached(config, stdout=stdout, stderr=stderr, stdin=stdin)
+        finally:
+            if options.auto_remove:
+                self.remove(config.id, force=True)
+        return config, code
+
+    def start(self, text: str, *, attach: bool = False, stdout: Any = None,
+              stderr: Any = None) -> tuple[ContainerConfig, int]:
+        config = self.get(text)
+        if attach:
+            return config, self.lifecycle.run_attached(config, stdout=stdout, stderr=stderr)
+        self.lifecycle.start_detached(config)
+        return config, 0
+
+    def stop(self, text: str, timeout: float = 10.0) -> ContainerConfig:
+        config = self.get(text)
+        self.lifecycle.stop(config, timeout)
+        return config
+
+    def restart(self, text: str, timeout: float = 10.0) -> ContainerConfig:
+        config = self.stop(text, timeout)
+        self.lifecycle.start_detached(config)
+        return config
+
+    def kill(self, text: str, sig: str = "KILL") -> ContainerConfig:
+        config = self.get(text)
+        self.lifecycle.kill(config, parse_signal(sig))
+        return config
+
+    def wait(self, text: str) -> int:
+        return self.lifecycle.wait(self.get(text))
+
+    def remove(self, text: str, *, force: bool = False) -> ContainerConfig:
+        config = self.get(text)
+        if self.lifecycle.running(config):
+            if not force:
+                raise Conflict(f"You cannot remove a running container {config.short_id}. Stop the "
+                               "container before attempting removal or force remove (-f)")
+            self.lifecycle.kill(config, signal.SIGKILL)
+            self.lifecycle.wait_exit(config, 10.0)
+        try:
+            self.snapshotter.remove(config.snapshot)
+        except NotFound:
+            pass  # a half-created container: nothing was prepared
+        self.store.delete(config.id)
+        return config
+
+    # -- looking at containers ----------------------------------------------------------------
+    def ps(self, *, all: bool = False) -> ContainerList:
+        rows = []
+        for config in self.store.list():
+            state = self.lifecycle.state(config)
+            if all or state.status == "running":
+                rows.append(ContainerRow(config, state))
+        return ContainerList(rows)
+
+    def inspect(self, text: str) -> dict[str, Any]:
+        config = self.get(text)
+        state = self.lifecycle.state(config)
+        mounts = self.mounts_of(config)
+        return {
+            "Id": config.id, "Name": f"/{config.name}", "Created": rfc3339(int(config.created)),
+            "Path": config.argv[0], "Args": config.argv[1:],
+            "State": {"Status": state.status, "Running": state.status == "running",
+                      "Pid": state.pid, "ExitCode": state.exit_code or 0, "Error": state.error,
+                      "StartedAt": rfc3339(int(state.started_at)) if state.started_at else "",
+                      "FinishedAt": rfc3339(int(state.finished_at)) if state.finished_at else ""},
+            "Image": config.image_id, "RestartCount": state.restart_count,
+            "Config": {"Hostname": config.hostname or config.short_id, "User": config.user,
+                       "Env": config.env, "Cmd": config.argv, "Image": config.image,
+                       "WorkingDir": config.cwd, "Labels": config.labels},
+            "HostConfig": {"NetworkMode": config.network, "AutoRemove": config.auto_remove,
+                           "Memory": (config.limits or {}).get("memory", 0),
+                           "NanoCpus": int((config.limits or {}).get("cpus", 0) * 1e9),
+                           "PidsLimit": (config.limits or {}).get("pids")},
+            "GraphDriver": {"Name": self.snapshotter.name, "Data": {
+                "LowerDir": ":".join(str(p) for p in self.snapshotter.layer_dirs(config.parent_snapshot))
+                if config.parent_snapshot else "",
+                "UpperDir": str(self.snapshotter.layer_dirs(config.snapshot)[0]),
+                "MergedDir": str(mounts.rootfs)}},
+            "Isolation": config.isolation or "default",
+        }
+
+    def logs(self, text: str, *, follow: bool = False) -> Iterator[bytes]:
+        config = self.get(text)
+        with open(self.store.log_path(config.id), "rb") as log:
+            while True:
+                chunk = log.read(65536)
+                if chunk:
+                    yield chunk
+                    continue
+                if not follow or not self.lifecycle.running(config):
+                    if chunk := log.read():
+                        yield chunk
+                    return
+                time.sleep(0.05)
+
+    def top(self, text: str) -> Top:
+        config = self.get(text)
+        state = self.lifecycle.state(config)
+        if state.status != "running":
+            raise Conflict(f"Container {config.short_id} is not running")
+        namespace = os.readlink(f"/proc/{state.pid}/ns/pid")
+        rows = []
+        for entry in sorted(Path("/proc").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0):
+            if not entry.name.isdigit():
+                continue
+            try:
+                if os.readlink(entry / "ns/pid") != namespace:
+                    continue
+                status = dict(line.split(":\t", 1) for line in
+                              (entry / "status").read_text().splitlines() if ":\t" in line)
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+            rows.append([status.get("Uid", "").split()[0], entry.name, status.get("PPid", ""),
+                         cmdline or f"[{status.get('Name', '')}]"])
+        return Top(rows)
+
+    def exec(self, text: str, argv: list[str], *, env: list[str] | None = None,
+             workdir: str | None = None, user: str | None = None, stdin: Any = None,
+             stdout: Any = None, stderr: Any = None, detach: bool = False) -> int:
+        """Run another process inside a running container's namespaces (nsenter)."""
+        config = self.get(text)
+        state = self.lifecycle.state(config)
+        if state.status != "running":
+            raise Conflict(f"Container {config.short_id} is not running")
+        if (config.isolation or "") == "proot":
+            raise Unsupported("exec is not possible under proot isolation (no namespaces to enter)")
+        if not argv:
+            raise InvalidArgument("exec needs a command")
+        command = ["nsenter", "--target", str(state.pid), "--all", "--root",
+                   f"--wd={workdir or config.cwd}"]
+        if user:
+            uid, _, gid = user.partition(":")
+            if not uid.isdigit() or (gid and not gid.isdigit()):
+                raise InvalidArgument("exec -u takes numeric UID[:GID]")
+            command += [f"--setuid={uid}", f"--setgid={gid or uid}"]
+        env_map = dict(e.split("=", 1) for e in config.env + (env or []) if "=" in e)
+        process = subprocess.Popen(command + argv, env=env_map, stdin=stdin or subprocess.DEVNULL,
+                                   stdout=stdout, stderr=stderr, close_fds=True)
+        if detach:
+            return 0
+        return process.wait()
+
+    def diff(self, text: str) -> Diff:
+        config = self.get(text)
+        changes, _ = self.snapshotter.changes(config.snapshot)
+        return Diff(changes)
+
+    def commit(self, text: str, reference: str | None = None, *, message: str | None = None,
+               author: str | None = None, changes: list[str] | None = None) -> Image:
+        """A new image: the container's writable layer, as one more layer on its image."""
+        config = self.get(text)
+        target = Reference.parse(reference) if reference else None
+        image_target = Descriptor.from_json(config.image_target)
+        from ..images.image import load_image
+        base = load_image(self.content, image_target)
+        found, source = self.snapshotter.changes(config.snapshot)
+        epoch = source_date_epoch()
+        with self.content.writer() as blob:
+            layer = write_layer(found, source, blob, compression=self.compression,
+                                source_date_epoch=epoch)
+            blob.commit()
+        run = apply_changes(base.config.run, changes or [])
+        created = rfc3339(epoch)
+        derived = base.config.derive(
+            diff_id=layer.diff_id, run=run, created=created, author=author,
+            history=History(created=created, created_by=" ".join(config.argv), author=author,
+                            comment=message))
+        descriptor = store_image(self.content, derived, [*base.layers,
+                                                         Descriptor(layer.media_type, layer.digest, layer.size)])
+        if target is not None:
+            self.names.set(target, descriptor)
+        else:
+            self.names.keep_untagged(descriptor)
+        return load_image(self.content, descriptor, (target,) if target else ())
+
+    def image_roots(self) -> list[Descriptor]:
+        return [Descriptor.from_json(c.image_target) for c in self.store.list()]
+
+
+def parse_signal(text: str) -> int:
+    """``KILL``, ``SIGTERM``, ``9`` -> a signal number."""
+    text = str(text).upper()
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(signal.Signals(text if text.startswith("SIG") else f"SIG{text}"))
+    except ValueError:
+        raise InvalidArgument(f"invalid signal {text!r}") from None
+

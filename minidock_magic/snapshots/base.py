@@ -1,0 +1,85 @@
+"""The snapshotter interface (containerd's ``snapshots.Snapshotter``, trimmed to what we use).
+
+A *committed* snapshot is an unpacked image layer, keyed by its ChainID, read-only and shared by
+every image whose stack contains it. An *active* snapshot is a writable layer prepared on top of
+a committed parent — a container's 可写层. ``mounts`` says how to see an active snapshot as one
+rootfs: a plain directory (copy snapshotter) or an overlay the runtime mounts in the container's
+own mount namespace (overlay snapshotter; rootless-capable).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ..diff.changes import Change
+from ..runtime.spec import OverlayMount
+
+
+class Kind(str, enum.Enum):
+    ACTIVE = "active"
+    COMMITTED = "committed"
+
+
+@dataclass(frozen=True, slots=True)
+class Info:
+    key: str
+    kind: Kind
+    parent: str | None
+    created: float
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Mounts:
+    """How a runtime sees a snapshot: ``rootfs`` as is, or with ``overlay`` mounted onto it."""
+
+    rootfs: Path
+    overlay: OverlayMount | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    size: int      # bytes this snapshot itself holds (not its parents)
+    inodes: int
+
+
+@runtime_checkable
+class Snapshotter(Protocol):
+    name: str
+
+    def stat(self, key: str) -> Info:
+        """NotFound if there is no such snapshot."""
+
+    def prepare(self, key: str, parent: str | None, labels: dict[str, str] | None = None) -> Mounts:
+        """A new active snapshot over committed ``parent`` (None: empty). AlreadyExists if taken."""
+
+    def mounts(self, key: str) -> Mounts:
+        """How to see an active snapshot as a whole rootfs."""
+
+    def apply_target(self, key: str) -> tuple[Path, str]:
+        """Where a layer tar is applied to fill an active snapshot, and how whiteouts are
+        written there: ``"delete"`` (remove the lower file, copy snapshotter) or ``"overlay"``
+        (0/0 character devices and opaque xattrs, overlay snapshotter)."""
+
+    def commit(self, name: str, key: str) -> Info:
+        """Turn active ``key`` into committed ``name`` (read-only from then on)."""
+
+    def remove(self, key: str) -> None:
+        """Remove a snapshot; Conflict if a committed one still has children."""
+
+    def walk(self) -> Iterator[Info]:
+        ...
+
+    def usage(self, key: str) -> Usage:
+        ...
+
+    def changes(self, key: str) -> tuple[list[Change], Path]:
+        """What an active snapshot changed against its parent (docker diff), and the directory
+        that holds the content of its added and changed files (for writing a layer)."""
+
+    def layer_dirs(self, key: str) -> list[Path]:
+        """The directories that make up a snapshot, top first (to show sharing on disk)."""
