@@ -59,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     text = render_text(result)
     if text:
-        print(text)
+        try:
+            print(text)
+        except BrokenPipeError:  # `minidock graph | head`: the reader had enough
+            sys.stderr.close()
     return exit_status(result)
 
 

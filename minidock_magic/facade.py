@@ -20,6 +20,7 @@ from .content.store import ContentStore
 if TYPE_CHECKING:
     from .containers.service import Containers
     from .snapshots.base import Snapshotter
+from .diagrams import LayerGraph, image_graph
 from .errors import Conflict, InvalidArgument, NotFound
 from .home import COMPRESSIONS, Layout, default_home
 from .images import archive, reachability
@@ -281,6 +282,15 @@ class Minidock:
         dest.mkdir(parents=True, exist_ok=True)
         unpack_layers(self.content, image, dest)
         return dest
+
+    def graph(self, texts: list[str] | None = None) -> LayerGraph:
+        """Images over their layer stacks, shared layers drawn once, containers on top."""
+        images = [self.image(t) for t in texts] if texts else self.list_images()
+        chosen = {image.digest for image in images}
+        containers = [(c.name, self._load(Descriptor.from_json(c.image_target)))
+                      for c in self.containers.store.list()
+                      if Descriptor.from_json(c.image_target).digest in chosen]
+        return image_graph(images, containers)
 
     # -- the store as a whole ----------------------------------------------------------------
     def _roots(self) -> list[Descriptor]:

@@ -102,7 +102,7 @@ def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
 
 def presentable(result: Any) -> Any:
     """Rich objects pass through; JSON becomes collapsible; lines are printed, not listed."""
-    if result is None or hasattr(result, "_repr_html_") or hasattr(result, "_repr_mimebundle_"):
+    if result is None or any(hasattr(result, f"_repr_{kind}_") for kind in ("html", "svg", "mimebundle")):
         return result
     if isinstance(result, (dict, list)) and not all(isinstance(x, str) for x in result):
         return JSONResult(result)

@@ -69,6 +69,11 @@ def _add_common(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
     boot = sub.add_parser("bootstrap", help="(re)make the built-in busybox image from the host")
     boot.set_defaults(handler=cmd_bootstrap)
 
+    graph = sub.add_parser("graph", help="diagram of images, their layers and what they share "
+                           "(DOT text; a picture in notebooks)")
+    graph.add_argument("images", nargs="*", metavar="IMAGE")
+    graph.set_defaults(handler=lambda engine, args, io: engine.graph(args.images or None))
+
     unpack = sub.add_parser("unpack", help="apply an image's layers into a directory")
     unpack.add_argument("image", metavar="IMAGE")
     unpack.add_argument("dest", metavar="DIR")

@@ -66,8 +66,8 @@ def _trace(args: argparse.Namespace, io: Streams) -> Any:
 
 
 def cmd_pull(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
-    image = pull(engine, args.name, platform=args.platform, trace=_trace(args, io), quiet=args.quiet,
-                 out=None if args.quiet else io.stdout)
+    pull(engine, args.name, platform=args.platform, trace=_trace(args, io), quiet=args.quiet,
+         out=None if args.quiet else io.stdout)
     return str(Reference.parse(args.name)) if args.quiet else None
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -31,7 +31,8 @@ from .credentials import Credential
 _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _SCHEME = re.compile(rf"[\s,]*({_TOKEN})")
 _PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s"]*)\s*')
-_REPO_PATH = re.compile(r"^/v2/(.+)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list|referrers/[^/]+)$")
+_REPO_PATH = re.compile(r"^/v2/(.+)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list"
+                        r"|referrers/[^/]+)$")
 #: Tokens are renewed this long before they say they expire (clock skew, slow requests).
 EXPIRY_MARGIN = 10.0
 #: The spec's default when a token server leaves ``expires_in`` out.
@@ -180,7 +181,9 @@ class RegistryAuth(httpx.Auth):
             self._scheme[host] = "bearer"
             self._realm[host] = (bearer.realm, bearer.params.get("service"))
             scopes = merge_scopes([*bearer.scopes, *needed])
-            fresh = "insufficient_scope" in bearer.params.get("error", "") or "Authorization" in request.headers
+            # A token we sent was refused: do not trust the cache for this scope again.
+            fresh = ("insufficient_scope" in bearer.params.get("error", "")
+                     or "Authorization" in request.headers)
             token = yield from self._token(bearer.realm, bearer.params.get("service"), scopes, fresh=fresh)
             request.headers["Authorization"] = f"Bearer {token}"
             yield request
@@ -190,7 +193,7 @@ class RegistryAuth(httpx.Auth):
             request.headers["Authorization"] = f"Basic {self.credential.basic()}"
             yield request
 
-    def async_auth_flow(self, request: httpx.Request):  # type: ignore[no-untyped-def, override]
+    def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
         raise NotImplementedError("RegistryAuth is for the sync httpx.Client")
 
     def _token(self, realm: str, service: str | None, scopes: list[str], *,

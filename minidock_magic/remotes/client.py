@@ -74,10 +74,6 @@ class RegistryClient:
     def close(self) -> None:
         self._http.close()
 
-    @property
-    def login_hint(self) -> str:
-        return "minidock login" if self.host == "docker.io" else f"minidock login {self.host}"
-
     # -- plumbing ------------------------------------------------------------------------------
     @contextlib.contextmanager
     def _open(self, method: str, url: str | httpx.URL, *, ok: tuple[int, ...], what: str,

@@ -131,8 +131,9 @@ class CredentialStore:
             raise InvalidArgument("a user name cannot contain ':'")
         with locked(self._lock_path):
             data = _read(self.path)
-            auths = data.get("auths") if isinstance(data.get("auths"), dict) else {}
-            auths = {k: v for k, v in auths.items() if not _same_host(k, server_host(server))}
+            found = data.get("auths")
+            auths = {k: v for k, v in (found.items() if isinstance(found, dict) else ())
+                     if not _same_host(k, server_host(server))}
             auths[config_key(server)] = {"auth": credential.basic()}
             data["auths"] = auths
             self._write(data)

@@ -24,7 +24,7 @@ from typing import IO, Any, Union
 import httpx
 
 #: Where lines go: a callable taking one line, or a text stream (a notebook cell's stdout).
-Sink = Union[Callable[[str], None], IO[str]]
+Sink = Union[Callable[[str], None], IO[str]]  # noqa: UP007 (a runtime alias, not an annotation)
 _SECRET_PARAM = re.compile(r"sig|signature|token|password|passwd|secret|credential|key", re.I)
 _LONG_VALUE = 24
 

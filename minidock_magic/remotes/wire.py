@@ -123,7 +123,8 @@ def check_digest(response: httpx.Response, digest: Digest, what: str) -> None:
         raise DigestMismatch(f"cannot {what}: the registry stored {declared}, we sent {digest}")
 
 
-def registry_error(response: httpx.Response, what: str, host: str, credential: Credential | None) -> MinidockError:
+def registry_error(response: httpx.Response, what: str, host: str,
+                   credential: Credential | None) -> MinidockError:
     """The one-line error for an answer we did not expect, by the spec's error code first."""
     code, message = spec_error(response)
     hint = "minidock login" if host == "docker.io" else f"minidock login {host}"

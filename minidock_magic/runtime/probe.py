@@ -26,7 +26,8 @@ class HostCapabilities:
     #: namespaces creatable inside a user namespace (the rootless way)
     rootless_namespaces: frozenset[str] = field(default_factory=frozenset)
     overlay: bool = False
-    rootless_overlay: bool = False  # overlayfs inside a user namespace ("userxattr", kernel ≥ 5.11)
+    #: overlayfs inside a user namespace ("userxattr", kernel ≥ 5.11)
+    rootless_overlay: bool = False
     proot: str | None = None  # path of a proot that works here
     cgroups: str = "none"  # "v2", "v1", "hybrid" or "none"
     #: controllers where this user may create a limited cgroup: memory, cpu, pids
@@ -58,7 +59,8 @@ class HostCapabilities:
             return "yes" if flag else "no"
 
         def names(found: frozenset[str]) -> str:
-            return " ".join(n for n in ("mount", "pid", "uts", "ipc", "net") if n in found) or "none"
+            return " ".join(n for n in ("mount", "pid", "uts", "ipc", "net") if n in found) \
+                or "none"
 
         lines = [
             "isolation: " + {

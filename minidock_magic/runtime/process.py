@@ -109,7 +109,7 @@ class RunningProcess:
         return None if returncode is None else self._finish(returncode)
 
     def wait(self, timeout: float | None = None) -> int:
-        """The exit status: the program's code, 128+signal if killed, 126/127 if it could not run."""
+        """The exit status: the program's code, 128+signal if killed, 126/127 if it never ran."""
         try:
             returncode = self._popen.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -73,14 +73,16 @@ def _mount_dev(root: Path) -> Path:
     (dev / "pts").mkdir()
     (dev / "shm").mkdir(mode=0o1777)
     # Optional extras: some hosts refuse devpts or extra tmpfs in a user namespace.
-    for data in ("newinstance,ptmxmode=0666,mode=0620,gid=5", "newinstance,ptmxmode=0666,mode=0620"):
+    for data in ("newinstance,ptmxmode=0666,mode=0620,gid=5",
+                 "newinstance,ptmxmode=0666,mode=0620"):  # gid 5 (tty) may be unmapped
         try:
             mount("devpts", dev / "pts", "devpts", MS_NOSUID | MS_NOEXEC, data)
             break
         except OSError:
             continue
     try:
-        mount("shm", dev / "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k")
+        mount("shm", dev / "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+              "mode=1777,size=65536k")
     except OSError:
         pass
     return dev

@@ -161,7 +161,8 @@ def checked(spec: ProcessSpec) -> ProcessSpec:
         )
     limits = spec.limits
     if limits is not None:
-        for what, value in (("memory", limits.memory), ("cpus", limits.cpus), ("pids", limits.pids)):
+        values = (("memory", limits.memory), ("cpus", limits.cpus), ("pids", limits.pids))
+        for what, value in values:
             if value is not None and value <= 0:
                 raise InvalidArgument(f"{what} limit must be positive, not {value}")
         if limits.memory is None and limits.cpus is None and limits.pids is None:

@@ -45,10 +45,9 @@ def resolve_user(spec: str, passwd: str, group: str) -> ResolvedUser:
     ResolvedUser(uid=65534, gid=65534, groups=(65534,), home='/home', name='nobody')
     >>> resolve_user("1234:wheel", pw, gr)
     ResolvedUser(uid=1234, gid=10, groups=(10,), home='/', name='')
-    >>> resolve_user("ghost", pw, gr)
+    >>> resolve_user("ghost", pw, gr)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    ...
-    minidock_magic.errors.InvalidArgument: unable to find user ghost: no matching entries in passwd file
+    minidock_magic.errors.InvalidArgument: unable to find user ghost: no matching entries in ...
     """
     user_part, _, group_part = (spec or "0").partition(":")
     users = _table(passwd, 7)
@@ -56,7 +55,8 @@ def resolve_user(spec: str, passwd: str, group: str) -> ResolvedUser:
     entry = next((u for u in users if (u[0] == user_part if uid is None else u[2] == user_part)),
                  None)
     if entry is None and uid is None:
-        raise InvalidArgument(f"unable to find user {user_part}: no matching entries in passwd file")
+        raise InvalidArgument(
+            f"unable to find user {user_part}: no matching entries in passwd file")
     name = entry[0] if entry else ""
     uid = uid if uid is not None else int(entry[2]) if entry else 0
     gid = (_id(entry[3]) or 0) if entry else 0

@@ -42,6 +42,20 @@ class Mounts:
 
 
 @dataclass(frozen=True, slots=True)
+class ApplyTarget:
+    """Where a layer tar is applied to fill an active snapshot, and how its whiteouts are kept.
+
+    ``whiteouts`` is ``"delete"`` (remove the lower file: the copy snapshotter's full tree) or
+    ``"overlay"`` (a 0/0 character device, and ``opaque_xattrs`` set to ``y`` on opaque
+    directories: the overlay snapshotter's layer-only tree, which overlayfs reads).
+    """
+
+    path: Path
+    whiteouts: str = "delete"
+    opaque_xattrs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     size: int      # bytes this snapshot itself holds (not its parents)
     inodes: int
@@ -60,22 +74,21 @@ class Snapshotter(Protocol):
     def mounts(self, key: str) -> Mounts:
         """How to see an active snapshot as a whole rootfs."""
 
-    def apply_target(self, key: str) -> tuple[Path, str]:
-        """Where a layer tar is applied to fill an active snapshot, and how whiteouts are
-        written there: ``"delete"`` (remove the lower file, copy snapshotter) or ``"overlay"``
-        (0/0 character devices and opaque xattrs, overlay snapshotter)."""
+    def apply_target(self, key: str) -> ApplyTarget:
+        """Where (and how) a layer tar is applied to fill active snapshot ``key``."""
 
-    def commit(self, name: str, key: str) -> Info:
-        """Turn active ``key`` into committed ``name`` (read-only from then on)."""
+    def commit(self, name: str, key: str, labels: dict[str, str] | None = None) -> Info:
+        """Turn active ``key`` into committed ``name`` (read-only from then on), keeping its
+        labels plus ``labels``. AlreadyExists if ``name`` is taken (``key`` stays active)."""
 
     def remove(self, key: str) -> None:
         """Remove a snapshot; Conflict if a committed one still has children."""
 
     def walk(self) -> Iterator[Info]:
-        ...
+        """Every snapshot, parents before their children."""
 
     def usage(self, key: str) -> Usage:
-        ...
+        """What the snapshot's own directory holds (a copy snapshot holds its whole tree)."""
 
     def changes(self, key: str) -> tuple[list[Change], Path]:
         """What an active snapshot changed against its parent (docker diff), and the directory
@@ -83,3 +96,6 @@ class Snapshotter(Protocol):
 
     def layer_dirs(self, key: str) -> list[Path]:
         """The directories that make up a snapshot, top first (to show sharing on disk)."""
+
+    def cleanup(self) -> list[Path]:
+        """Remove directories no snapshot owns any more (left by a crash); returns them."""

@@ -157,8 +157,9 @@ def test_diff_id_covers_the_whole_stream(tmp_path: Path) -> None:
     assert report.diff_id == Digest.of(data)
 
 
-@pytest.mark.parametrize("blob", [b"", b"not a tar at all" * 100, gzip.compress(b"x" * 1000)[:-12],
-                                  b"\x1f\x8b\x08\x00garbage"])
+@pytest.mark.parametrize("blob", [b"", b"not a tar at all" * 100, gzip.compress(b"x" * 1000, mtime=0)[:-12],
+                                  b"\x1f\x8b\x08\x00garbage"],
+                         ids=["empty", "text", "truncated-gzip", "bad-gzip"])
 def test_not_a_layer(tmp_path: Path, blob: bytes) -> None:
     with pytest.raises(InvalidArgument, match="not a valid"):
         apply_to(tmp_path / "r", blob)

@@ -33,7 +33,8 @@ class DockerRegistry:
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
         config = (f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                  f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n  delete:\n    enabled: true\n"
+                  f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n"
+                  f"  delete:\n    enabled: true\n"
                   f"http:\n  addr: {self.address}\n{auth}")
         (root / "config.yml").write_text(config)
         self.log = open(root / "registry.log", "wb")
@@ -48,7 +49,7 @@ class DockerRegistry:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.stop()
                     raise AssertionError(f"docker-registry did not start:\n"
-                                         f"{(root / 'registry.log').read_text()}")
+                                         f"{(root / 'registry.log').read_text()}") from None
                 time.sleep(0.05)
 
     def blob_path(self, digest: object) -> Path:

@@ -9,7 +9,12 @@ import httpx
 import pytest
 
 from minidock_magic.errors import Unauthorized
-from minidock_magic.remotes.auth import RegistryAuth, covers, parse_www_authenticate, scopes_for
+from minidock_magic.remotes.auth import (
+    RegistryAuth,
+    covers,
+    parse_www_authenticate,
+    scopes_for,
+)
 from minidock_magic.remotes.credentials import Credential
 
 
@@ -19,7 +24,8 @@ from minidock_magic.remotes.credentials import Credential
      'scope="repository:library/busybox:pull"',
      [("bearer", {"realm": "https://auth.docker.io/token", "service": "registry.docker.io",
                   "scope": "repository:library/busybox:pull"})]),
-    ('Bearer realm="https://r/t", scope="repository:a:pull,push repository:b:pull", error="insufficient_scope"',
+    ('Bearer realm="https://r/t", scope="repository:a:pull,push repository:b:pull", '
+     'error="insufficient_scope"',
      [("bearer", {"realm": "https://r/t", "scope": "repository:a:pull,push repository:b:pull",
                   "error": "insufficient_scope"})]),
     ('BEARER Realm=https://r/t,Service=reg', [("bearer", {"realm": "https://r/t", "service": "reg"})]),
@@ -77,7 +83,8 @@ class FakeRegistry:
             if auth and base64.b64decode(auth.split()[1]).decode() != f"me:{self.password}":
                 return httpx.Response(401, json={"details": "incorrect username or password"})
             self.count += 1
-            return httpx.Response(200, json={self.token_key: f"tok-{self.count}", "expires_in": self.expires_in})
+            body = {self.token_key: f"tok-{self.count}", "expires_in": self.expires_in}
+            return httpx.Response(200, json=body)
         self.seen.append(request)
         if request.headers.get("authorization", "").startswith("Bearer tok-"):
             return httpx.Response(200, json={})
@@ -86,7 +93,8 @@ class FakeRegistry:
         if scope:
             challenge += f',scope="{scope[0]}"'
         return httpx.Response(401, headers={"WWW-Authenticate": challenge},
-                              json={"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})
+                              json={"errors": [{"code": "UNAUTHORIZED",
+                                                "message": "authentication required"}]})
 
 
 def client_for(fake: FakeRegistry, credential: Credential | None = None, clock=None) -> httpx.Client:

@@ -54,7 +54,8 @@ def test_login_then_push_and_pull_with_tokens(busybox_engine, second_engine, tok
     assert tokens.requests[before:] == [(USER, ["repository:me/app:pull,push"])]
     challenge = next(line for line in lines if "WWW-Authenticate: Bearer" in line)
     assert f'service="{SERVICE}"' in challenge and tokens.realm in challenge
-    token_request = next(line for line in lines if line.startswith(f"> GET {tokens.realm}") and "scope=" in line)
+    token_request = next(line for line in lines
+                         if line.startswith(f"> GET {tokens.realm}") and "scope=" in line)
     assert token_request == (f"> GET {tokens.realm}?service={SERVICE}&scope=repository:me/app:pull,push "
                              "Authorization: Basic ***")
     assert any(line.endswith("Authorization: Bearer ***") for line in lines)

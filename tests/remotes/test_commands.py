@@ -7,8 +7,7 @@ import json
 
 import pytest
 
-from minidock_magic.commands import Parser, Streams, UsageError
-from minidock_magic.commands import remote
+from minidock_magic.commands import Parser, Streams, UsageError, remote
 from tests.remotes.conftest import PASSWORD, USER
 
 

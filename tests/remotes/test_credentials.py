@@ -9,8 +9,13 @@ import stat
 import pytest
 
 from minidock_magic.errors import InvalidArgument
-from minidock_magic.remotes.credentials import (DOCKER_HUB_KEY, Credential, CredentialStore,
-                                                config_key, server_host)
+from minidock_magic.remotes.credentials import (
+    DOCKER_HUB_KEY,
+    Credential,
+    CredentialStore,
+    config_key,
+    server_host,
+)
 
 
 def test_round_trip_in_docker_format(tmp_path):
@@ -60,7 +65,8 @@ def test_broken_files_and_entries_are_ignored(tmp_path):
     path = tmp_path / "config.json"
     path.write_text("{not json")
     assert CredentialStore(path, fallbacks=[]).get("x") is None
-    path.write_text(json.dumps({"auths": {"x": {"auth": "!!!"}, "y": {"auth": base64.b64encode(b"nocolon").decode()}}}))
+    no_colon = base64.b64encode(b"nocolon").decode()
+    path.write_text(json.dumps({"auths": {"x": {"auth": "!!!"}, "y": {"auth": no_colon}}}))
     assert CredentialStore(path, fallbacks=[]).get("x") is None
     assert CredentialStore(path, fallbacks=[]).get("y") is None
 

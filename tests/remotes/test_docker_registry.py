@@ -9,9 +9,23 @@ import pytest
 
 from minidock_magic.errors import DigestMismatch, NotFound, Unavailable
 from minidock_magic.facade import Minidock
-from minidock_magic.oci import Descriptor, ImageConfig, Index, Manifest, Platform, Reference
+from minidock_magic.oci import (
+    Descriptor,
+    ImageConfig,
+    Index,
+    Manifest,
+    Platform,
+    Reference,
+)
 from minidock_magic.oci import mediatypes as mt
-from minidock_magic.remotes import RegistryClient, list_tags, manifest_inspect, pull, push, search
+from minidock_magic.remotes import (
+    RegistryClient,
+    list_tags,
+    manifest_inspect,
+    pull,
+    push,
+    search,
+)
 from tests.conftest import need, run
 from tests.remotes.conftest import free_port
 
@@ -112,14 +126,16 @@ def _other_platform_image(engine, platform: Platform) -> Descriptor:
 
 
 def test_an_index_pulls_this_platform_and_keeps_the_index(busybox_engine, second_engine, registry):
-    host, other = Platform.host(), Platform("linux", "s390x" if Platform.host().architecture != "s390x" else "amd64")
+    host = Platform.host()
+    other = Platform("linux", "s390x" if host.architecture != "s390x" else "amd64")
     mine = busybox_engine.image("busybox").target
     theirs = _other_platform_image(busybox_engine, other)
     index = Index.build([Descriptor(mine.media_type, mine.digest, mine.size, platform=host),
                          Descriptor(theirs.media_type, theirs.digest, theirs.size, platform=other)])
     busybox_engine.content.put_bytes(index.raw)
     name = f"{registry.address}/multi/bb:1"
-    busybox_engine.names.set(Reference.parse(name), Descriptor(index.media_type, index.digest, len(index.raw)))
+    busybox_engine.names.set(Reference.parse(name),
+                             Descriptor(index.media_type, index.digest, len(index.raw)))
     assert push(busybox_engine, name) == index.digest  # both manifests by digest, then the index
 
     pulled = pull(second_engine, name)

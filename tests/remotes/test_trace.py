@@ -6,10 +6,15 @@ import io
 
 import httpx
 
+from minidock_magic.oci import Reference
 from minidock_magic.remotes.client import RegistryClient
 from minidock_magic.remotes.credentials import Credential
-from minidock_magic.remotes.trace import describe_request, describe_response, line_writer, show_url
-from minidock_magic.oci import Reference
+from minidock_magic.remotes.trace import (
+    describe_request,
+    describe_response,
+    line_writer,
+    show_url,
+)
 
 TOKEN = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJtZSJ9.c2VjcmV0LXNpZ25hdHVyZQ"
 PASSWORD = "sup3r-s3cret"
@@ -20,7 +25,8 @@ MANIFEST = (b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest
 
 def registry(request: httpx.Request) -> httpx.Response:
     if request.url.host == "auth.example":
-        return httpx.Response(200, json={"token": TOKEN, "access_token": TOKEN, "refresh_token": "r-" + TOKEN})
+        body = {"token": TOKEN, "access_token": TOKEN, "refresh_token": "r-" + TOKEN}
+        return httpx.Response(200, json=body)
     if request.headers.get("authorization") != f"Bearer {TOKEN}":
         return httpx.Response(401, headers={"WWW-Authenticate": 'Bearer realm="https://auth.example/token",'
                                             'service="reg",scope="repository:library/busybox:pull"'})
@@ -66,7 +72,8 @@ def test_request_and_response_lines():
                                                    "Authorization: Basic ***")
     response = httpx.Response(202, request=request, headers={
         "Location": "/v2/me/x/blobs/uploads/u1", "Range": "0-99", "Content-Length": "0"})
-    assert describe_response(response, "r:5000") == "< 202 Accepted Location: /v2/me/x/blobs/uploads/u1 Range: 0-99"
+    assert describe_response(response, "r:5000") == \
+        "< 202 Accepted Location: /v2/me/x/blobs/uploads/u1 Range: 0-99"
     odd = httpx.Request("GET", "http://r:5000/v2/", headers={"Authorization": "Token abc"})
     assert describe_request(odd, "r:5000") == "> GET /v2/ Authorization: ***"
 

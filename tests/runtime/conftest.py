@@ -47,7 +47,8 @@ def isolation(request: pytest.FixtureRequest) -> Isolation:
     return request.param  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=[p for p in _backends() if p.values[0] is not Isolation.PROOT])  # type: ignore[attr-defined]
+@pytest.fixture(params=[p for p in _backends()
+                        if p.values[0] is not Isolation.PROOT])  # type: ignore[attr-defined]
 def ns_isolation(request: pytest.FixtureRequest) -> Isolation:
     """Only the namespace backends: PID 1, hostname, network and overlay are theirs alone."""
     return request.param  # type: ignore[no-any-return]

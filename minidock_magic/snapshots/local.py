@@ -1,0 +1,190 @@
+"""What both on-disk snapshotters share: records, numbered directories, commit and remove.
+
+Layout under a snapshotter's ``root``::
+
+    metadata.db  metadata.lock      the records (:mod:`.metadata`)
+    snapshots/<id>/fs               the snapshot's files (its whole tree, or its layer only)
+    snapshots/<id>/…                whatever else the kind needs (overlay: work/, rootfs/)
+    tmp/                            scratch space on the same filesystem
+
+A snapshot's directory is created *after* its record and removed *after* its record is gone,
+so a directory without a record is garbage from a crash (:meth:`cleanup` removes it), and a
+record without a complete directory is only ever an active one, which nobody reuses.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidArgument
+from .base import Info, Kind, Mounts, Usage
+from .metadata import Metadata, Record
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+STALE_TMP_SECONDS = 3600
+
+
+def syncfs(path: Path) -> None:
+    """Flush the filesystem holding ``path`` to disk (one call, not one fsync per file)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        if _libc.syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"syncfs {path}: {os.strerror(error)}")
+    finally:
+        os.close(fd)
+
+
+def remove_tree(path: Path) -> None:
+    """``rm -rf`` that also works unprivileged on trees holding read-only directories (an image's
+    0555 dirs, overlayfs' 000 work dir): on EACCES, make the directory ours to change and retry."""
+    def retry(func: Any, failed: str, exc_info: Any) -> None:
+        error = exc_info[1]
+        if isinstance(error, FileNotFoundError):
+            return
+        if not isinstance(error, PermissionError):
+            raise error
+        if func in (os.unlink, os.rmdir):
+            os.chmod(os.path.dirname(failed), 0o700)
+            func(failed)
+        else:  # could not open or list a directory
+            os.chmod(failed, 0o700)
+            shutil.rmtree(failed, onerror=retry)
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(path)
+        return
+    os.chmod(path, 0o700)
+    shutil.rmtree(path, onerror=retry)
+
+
+def tree_usage(root: Path) -> Usage:
+    """Apparent bytes and inodes under ``root``, each hardlinked inode counted once."""
+    seen: set[int] = set()
+    size = inodes = 0
+    stack = [str(root)]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for entry in it:
+                st = entry.stat(follow_symlinks=False)
+                if st.st_ino in seen:
+                    continue
+                if st.st_nlink > 1:
+                    seen.add(st.st_ino)
+                inodes += 1
+                if stat.S_ISDIR(st.st_mode):
+                    stack.append(entry.path)
+                elif stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode):
+                    size += st.st_size
+    return Usage(size, inodes)
+
+
+class LocalSnapshotter:
+    """Shared machinery; subclasses say how a snapshot's directory is made and seen."""
+
+    name = "local"
+
+    def __init__(self, root: Path, *, durable: bool = True) -> None:
+        # Resolved once: these paths end up in overlay mount options and in `docker inspect`.
+        self.root = Path(root).absolute()
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = self.root.resolve()
+        self.meta = Metadata(self.root)
+        self.snapshots_dir = self.root / "snapshots"
+        self.tmp = self.root / "tmp"
+        for path in (self.snapshots_dir, self.tmp):
+            path.mkdir(exist_ok=True)
+        #: sync a snapshot's files to disk before it is committed, so that a power cut never
+        #: leaves a committed layer with empty files (tests and benchmarks may skip it)
+        self.durable = durable
+
+    # -- paths ------------------------------------------------------------------------------
+    def _dir(self, record: Record | int) -> Path:
+        return self.snapshots_dir / str(record if isinstance(record, int) else record.id)
+
+    def _fs(self, record: Record | int) -> Path:
+        return self._dir(record) / "fs"
+
+    def _active(self, key: str) -> Record:
+        record = self.meta.get(key)
+        if record.kind is not Kind.ACTIVE:
+            raise InvalidArgument(f"snapshot {key!r} is committed (read-only); prepare an active "
+                                  "snapshot on it instead")
+        return record
+
+    # -- hooks ------------------------------------------------------------------------------
+    def _make(self, record: Record) -> None:
+        """Create the directory of the freshly recorded active snapshot ``record``."""
+        raise NotImplementedError
+
+    def _sealed(self, record: Record) -> None:
+        """Tidy a snapshot's directory once it is committed (nothing writes to it any more)."""
+
+    def mounts(self, key: str) -> Mounts:
+        raise NotImplementedError
+
+    # -- the Snapshotter protocol ---------------------------------------------------------
+    def stat(self, key: str) -> Info:
+        return self.meta.get(key).info()
+
+    def walk(self) -> Iterator[Info]:
+        for record in self.meta.records():
+            yield record.info()
+
+    def prepare(self, key: str, parent: str | None, labels: dict[str, str] | None = None) -> Mounts:
+        record = self.meta.create(key, parent, labels)
+        try:
+            self._dir(record).mkdir(mode=0o700)
+            self._make(record)
+        except BaseException:
+            self.meta.delete(key)
+            remove_tree(self._dir(record))
+            raise
+        return self.mounts(key)
+
+    def commit(self, name: str, key: str, labels: dict[str, str] | None = None) -> Info:
+        record = self._active(key)
+        if self.durable:  # before the flip: once committed, the files must be on disk
+            syncfs(self._fs(record))
+        committed = self.meta.commit(name, key, labels)
+        self._sealed(committed)
+        # The wrapper dir goes read-only: nothing may be added beside fs/ of a committed layer.
+        os.chmod(self._dir(committed), 0o555)
+        return committed.info()
+
+    def remove(self, key: str) -> None:
+        record = self.meta.delete(key)  # Conflict while children exist; the directory stays then
+        remove_tree(self._dir(record))
+
+    def usage(self, key: str) -> Usage:
+        return tree_usage(self._fs(self.meta.get(key)))
+
+    def cleanup(self) -> list[Path]:
+        removed = []
+        with self.meta.exclusive():  # no record can appear or vanish meanwhile
+            owned = self.meta.ids()
+            for entry in sorted(self.snapshots_dir.iterdir()):
+                if not (entry.name.isdigit() and int(entry.name) in owned):
+                    remove_tree(entry)
+                    removed.append(entry)
+            for entry in sorted(self.tmp.iterdir()):
+                # Another process may be using its scratch dir right now: only take old ones.
+                if time.time() - entry.lstat().st_mtime > STALE_TMP_SECONDS:
+                    remove_tree(entry)
+                    removed.append(entry)
+        return removed
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.root)!r})"

@@ -1,0 +1,178 @@
+"""Snapshot records in one small sqlite database: key, kind, parent, created, labels.
+
+A key is any string — a ChainID ``sha256:…``, ``container-<id>``, or something hostile like
+``../../etc`` — so it is never part of a path: each record gets a numeric id, and its directory
+is ``snapshots/<id>/``. Ids come from ``AUTOINCREMENT``, so an id is never handed out twice,
+not even after a delete: a directory left behind by a crash can never be mistaken for a new
+snapshot's.
+
+Writers hold an exclusive file lock (:func:`~minidock_magic.content.atomic.locked`) *and* an
+sqlite transaction: the lock orders the directory work around each change between threads and
+processes, the transaction makes each change all-or-nothing. Committing is one ``UPDATE``
+(active → committed, key → name), so a crash leaves either the active snapshot or the
+committed one, never a committed one half-filled.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..content.atomic import locked
+from ..errors import AlreadyExists, Conflict, InvalidArgument, NotFound
+from .base import Info, Kind
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    id      INTEGER PRIMARY KEY AUTOINCREMENT,
+    key     TEXT NOT NULL UNIQUE,
+    kind    TEXT NOT NULL CHECK (kind IN ('active', 'committed')),
+    parent  INTEGER REFERENCES snapshots(id),
+    created REAL NOT NULL,
+    labels  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    id: int
+    key: str
+    kind: Kind
+    parent_id: int | None
+    parent: str | None
+    created: float
+    labels: dict[str, str]
+
+    def info(self) -> Info:
+        return Info(self.key, self.kind, self.parent, self.created, dict(self.labels))
+
+
+def check_key(key: object, what: str = "snapshot key") -> str:
+    if not isinstance(key, str) or not key or "\0" in key:
+        raise InvalidArgument(f"{what} must be a non-empty string without NUL bytes, not {key!r}")
+    return key
+
+
+_SELECT = ("SELECT s.id, s.key, s.kind, s.parent, p.key, s.created, s.labels "
+           "FROM snapshots s LEFT JOIN snapshots p ON p.id = s.parent")
+
+
+def _record(row: tuple[object, ...]) -> Record:
+    id_, key, kind, parent_id, parent, created, labels = row
+    return Record(int(id_), str(key), Kind(kind), None if parent_id is None else int(parent_id),  # type: ignore[call-overload]
+                  None if parent is None else str(parent), float(created),  # type: ignore[arg-type]
+                  json.loads(str(labels)))
+
+
+class Metadata:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db = root / "metadata.db"
+        self.lock = root / "metadata.lock"
+        root.mkdir(parents=True, exist_ok=True)
+        with self._write() as db:
+            db.executescript(_SCHEMA)
+
+    def _connect(self) -> sqlite3.Connection:
+        # One connection per call: sqlite connections must not cross threads, and opening one
+        # costs far less than the directory work each call does.
+        db = sqlite3.connect(self.db, timeout=60, isolation_level=None)
+        db.execute("PRAGMA foreign_keys = ON")
+        return db
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with locked(self.lock), closing(self._connect()) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the writers' lock (no change can happen meanwhile) — for cleaning up."""
+        with locked(self.lock):
+            yield
+
+    def _get(self, db: sqlite3.Connection, key: str) -> Record:
+        row = db.execute(_SELECT + " WHERE s.key = ?", (check_key(key),)).fetchone()
+        if row is None:
+            raise NotFound(f"snapshot {key!r} does not exist")
+        return _record(row)
+
+    def get(self, key: str) -> Record:
+        with closing(self._connect()) as db:
+            return self._get(db, key)
+
+    def records(self) -> list[Record]:
+        """Every record, oldest first — which puts parents before their children."""
+        with closing(self._connect()) as db:
+            return [_record(r) for r in db.execute(_SELECT + " ORDER BY s.id")]
+
+    def chain(self, key: str) -> list[Record]:
+        """``key`` and its ancestors, top first."""
+        with closing(self._connect()) as db:
+            chain = [self._get(db, key)]
+            while chain[-1].parent is not None:
+                chain.append(self._get(db, chain[-1].parent))  # type: ignore[arg-type]
+            return chain
+
+    def create(self, key: str, parent: str | None, labels: dict[str, str] | None) -> Record:
+        check_key(key)
+        with self._write() as db:
+            parent_id = None
+            if parent is not None:
+                found = self._get(db, parent)
+                if found.kind is not Kind.COMMITTED:
+                    raise InvalidArgument(f"parent {parent!r} is active: only committed snapshots "
+                                          "can be built upon")
+                parent_id = found.id
+            if db.execute("SELECT 1 FROM snapshots WHERE key = ?", (key,)).fetchone():
+                raise AlreadyExists(f"snapshot {key!r} already exists")
+            db.execute("INSERT INTO snapshots (key, kind, parent, created, labels) "
+                       "VALUES (?, 'active', ?, ?, ?)",
+                       (key, parent_id, time.time(), json.dumps(dict(labels or {}), sort_keys=True)))
+            return self._get(db, key)
+
+    def commit(self, name: str, key: str, labels: dict[str, str] | None,
+               before: object = None) -> Record:
+        """Active ``key`` becomes committed ``name``; ``before(record)`` runs first, under the
+        lock, and may raise to keep ``key`` active (e.g. syncing its files failed)."""
+        check_key(name, "snapshot name")
+        with self._write() as db:
+            record = self._get(db, key)
+            if record.kind is not Kind.ACTIVE:
+                raise InvalidArgument(f"snapshot {key!r} is already committed")
+            if db.execute("SELECT 1 FROM snapshots WHERE key = ?", (name,)).fetchone():
+                raise AlreadyExists(f"snapshot {name!r} already exists")
+            if callable(before):
+                before(record)
+            merged = {**record.labels, **(labels or {})}
+            db.execute("UPDATE snapshots SET key = ?, kind = 'committed', labels = ? WHERE id = ?",
+                       (name, json.dumps(merged, sort_keys=True), record.id))
+            return self._get(db, name)
+
+    def delete(self, key: str) -> Record:
+        with self._write() as db:
+            record = self._get(db, key)
+            children = [r[0] for r in db.execute(
+                "SELECT key FROM snapshots WHERE parent = ? ORDER BY id LIMIT 3", (record.id,))]
+            if children:
+                raise Conflict(f"snapshot {key!r} is the parent of {', '.join(map(repr, children))}"
+                               f"{' …' if len(children) == 3 else ''}: remove those first")
+            db.execute("DELETE FROM snapshots WHERE id = ?", (record.id,))
+            return record
+
+    def ids(self) -> set[int]:
+        with closing(self._connect()) as db:
+            return {int(r[0]) for r in db.execute("SELECT id FROM snapshots")}

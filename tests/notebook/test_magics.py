@@ -1,0 +1,78 @@
+"""%dock through a real IPython shell: the CLI's grammar, rich results, one-line errors."""
+
+from __future__ import annotations
+
+import re
+
+from minidock_magic.diagrams import LayerGraph
+from minidock_magic.images.writer import layer_descriptor, store_image, store_tree_layer
+from minidock_magic.oci import History, Reference, rfc3339
+from minidock_magic.magics import ErrorLine, JSONResult
+from minidock_magic.results import ImageList
+
+
+def test_images_returns_a_rich_object(ip):
+    images = ip.run_line_magic("dock", "images")
+    assert isinstance(images, ImageList) and images.rows[0].repository == "busybox"
+    html = images._repr_html_()
+    assert "<table" in html and "busybox" in html and "SHARED SIZE" in html
+    assert "busybox" in str(images)
+
+
+def test_inspect_is_json(ip):
+    result = ip.run_line_magic("dock", "image inspect busybox")
+    assert isinstance(result, JSONResult) and result.data[0]["RepoTags"] == ["busybox:latest"]
+
+
+def test_bad_input_is_one_error_line_not_a_traceback(ip, capsys):
+    for line in ("images --bogus", "history nothere", "tag busybox 'Bad Name'", "run", "'unclosed"):
+        result = ip.run_line_magic("dock", line)
+        assert isinstance(result, ErrorLine), line
+        assert "\n" not in result.message and "Traceback" not in result.message
+        assert "color" in result._repr_html_()
+
+
+def test_help_prints_usage(ip, capsys):
+    assert ip.run_line_magic("dock", "--help") is None
+    assert "images" in capsys.readouterr().out
+
+
+def test_tag_and_lines_are_printed(ip, capsys):
+    assert ip.run_line_magic("dock", "tag busybox me/box:1") is None
+    assert ip.run_line_magic("dock", "rmi me/box:1") is None
+    assert capsys.readouterr().out.strip() == "Untagged: me/box:1"
+
+
+def child_of_busybox(engine, tmp_path, name: str) -> None:
+    """busybox plus one layer, without running anything: the base layer is shared."""
+    tree = tmp_path / name
+    tree.mkdir()
+    (tree / name).write_text(name)
+    layer = store_tree_layer(engine.content, tree, compression="gzip", epoch=0)
+    base = engine.image("busybox")
+    config = base.config.derive(diff_id=layer.diff_id, created=rfc3339(0),
+                                history=History(created_by=f"COPY {name} /"))
+    target = store_image(engine.content, config, [*base.layers, layer_descriptor(layer)])
+    engine.names.set(Reference.parse(f"{name}:1"), target)
+
+
+def test_graph_draws_shared_layers_once(ip, busybox_engine, tmp_path):
+    child_of_busybox(busybox_engine, tmp_path, "app")
+    child_of_busybox(busybox_engine, tmp_path, "web")
+    graph = ip.run_line_magic("dock", "graph")
+    assert isinstance(graph, LayerGraph)
+    dot = graph.to_dot()
+    layer_nodes = re.findall(r'^  "(layer:[0-9a-f]+)" \[label', dot, re.M)
+    assert len(layer_nodes) == 3  # busybox's layer once, plus one layer per child
+    [shared] = graph.shared_layers()
+    assert "shared by 3 images" in shared.label
+    edges_into_shared = [e for e in graph.edges if e[1] == shared.id]
+    assert len(edges_into_shared) == 3  # busybox itself, and each child's own layer
+    svg = graph._repr_svg_()
+    assert svg.lstrip().startswith("<?xml") and "busybox:latest" in svg
+    assert graph.to_dot() == ip.run_line_magic("dock", "graph").to_dot()  # same state, same picture
+
+
+def test_config_settings_choose_the_home(ip, busybox_engine):
+    magics = ip.magics_manager.registry["DockMagics"]
+    assert magics.engine.home == busybox_engine.home
