@@ -102,6 +102,10 @@ class Minidock:
                 return self._load_by_digest(reference.digest)
             if reference == BUILTIN_BUSYBOX:
                 return self.bootstrap()
+        full = _try_digest(text)
+        if full is not None and self.content.exists(full) and \
+                not any(e.target.digest == full for e in entries):
+            return self._load_by_digest(full)  # an unnamed manifest (a build step, a pull by digest)
         matches = {e.target.digest: e.target for e in entries if _id_matches(text, e.target.digest)}
         for entry in entries:
             image = self._load(entry.target)
@@ -368,6 +372,13 @@ class Minidock:
 def _try_reference(text: str) -> Reference | None:
     try:
         return Reference.parse(text)
+    except InvalidArgument:
+        return None
+
+
+def _try_digest(text: str) -> Digest | None:
+    try:
+        return Digest.parse(text)
     except InvalidArgument:
         return None
 

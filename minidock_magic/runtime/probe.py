@@ -6,6 +6,7 @@ import functools
 import json
 import subprocess
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..errors import Unavailable
 from .spec import Isolation
@@ -89,10 +90,11 @@ class HostCapabilities:
         return lines
 
     @classmethod
-    def from_dict(cls, data: dict[str, object]) -> HostCapabilities:
+    def from_dict(cls, data: dict[str, Any]) -> HostCapabilities:
         sets = ("namespaces", "rootless_namespaces", "cgroup_controllers")
-        return cls(**{k: frozenset(v) if k in sets else v  # type: ignore[arg-type]
-                      for k, v in data.items() if k in cls.__dataclass_fields__})
+        fields: dict[str, Any] = {k: frozenset(v) if k in sets else v
+                                  for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**fields)
 
 
 @functools.cache

@@ -167,3 +167,8 @@ def test_namespaces_refused_without_root(rootfs: Path) -> None:
         pytest.skip("as root, namespaces are allowed (test_rootless_user checks the refusal)")
     with pytest.raises(Unavailable, match="needs root"):
         capture(spec(rootfs, "true"), Isolation.NAMESPACES)
+
+
+def test_tty_shares_the_callers_session(rootfs: Path, isolation: Isolation) -> None:
+    result = capture(spec(rootfs, "sh", "-c", "echo $TERM", tty=True), isolation)
+    assert (result.status, result.out) == (0, "xterm\n")
