@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import traceback
 from typing import Any
 
 from .. import errors
@@ -24,6 +23,8 @@ def send(fd: int, **message: Any) -> None:
 
 def send_error(fd: int, exc: BaseException) -> None:
     if os.environ.get("MINIDOCK_DEBUG"):  # the one line hides where; this shows it
+        import traceback
+
         traceback.print_exception(exc)
     if isinstance(exc, errors.MinidockError):
         send(fd, error=str(exc), kind=type(exc).__name__)

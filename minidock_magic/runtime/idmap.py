@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +52,8 @@ def subordinate_range(path: Path, name: str, uid: int) -> tuple[int, int] | None
 
 
 def plan() -> IdMapPlan:
+    import shutil  # here, not at the top: the rootful helper never needs it (start-up time)
+
     uid, gid = os.geteuid(), os.getegid()
     try:
         name = pwd.getpwuid(uid).pw_name

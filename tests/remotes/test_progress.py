@@ -49,6 +49,7 @@ def test_platforms():
 def test_push_needs_a_local_image_with_that_name(engine):
     with pytest.raises(NotFound) as caught:
         push(engine, "localhost:5000/me/nothing:1")
-    assert str(caught.value).startswith("An image does not exist locally with the tag: localhost:5000/me/nothing:1")
+    assert str(caught.value).startswith(
+        "An image does not exist locally with the tag: localhost:5000/me/nothing:1")
     with pytest.raises(InvalidArgument):
         push(engine, "localhost:5000/me/nothing@sha256:" + "0" * 64)

@@ -1,0 +1,65 @@
+"""``registry serve|adduser|garbage-collect``: run a registry (仓库服务器) of your own."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidArgument
+from . import Streams
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    registry = sub.add_parser("registry", help="run an OCI registry (a 仓库服务器 for your class)")
+    registry_sub = registry.add_subparsers(dest="registry_command", metavar="COMMAND")
+
+    serve = registry_sub.add_parser("serve", help="serve in the foreground until Ctrl+C")
+    serve.add_argument("--addr", default="127.0.0.1:5000", help="HOST:PORT (default 127.0.0.1:5000)")
+    serve.add_argument("--data", required=True, help="directory that holds the registry's blobs")
+    serve.add_argument("--auth", choices=["open", "public", "private"], default="open",
+                       help="open: no login; public: anyone pulls, push needs a login into your "
+                            "own namespace (like Docker Hub); private: everything needs a login")
+    serve.add_argument("--htpasswd", help="htpasswd file with bcrypt entries (minidock registry adduser)")
+    serve.set_defaults(handler=cmd_serve, needs_engine=False)
+
+    adduser = registry_sub.add_parser("adduser", help="add or change a user in an htpasswd file")
+    adduser.add_argument("--htpasswd", required=True)
+    adduser.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    adduser.add_argument("user")
+    adduser.set_defaults(handler=cmd_adduser, needs_engine=False)
+
+    gc = registry_sub.add_parser("garbage-collect", help="delete blobs no manifest references")
+    gc.add_argument("--data", required=True)
+    gc.set_defaults(handler=cmd_gc, needs_engine=False)
+
+
+def cmd_serve(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    from ..registry import serve
+    print(f"registry listening on http://{args.addr} (auth: {args.auth}); Ctrl+C stops it",
+          file=io.stderr, flush=True)
+    serve(args.addr, Path(args.data), args.auth, args.htpasswd)
+    return None
+
+
+def cmd_adduser(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    from ..registry import add_user
+    if args.password_stdin:
+        password = (io.stdin or sys.stdin).readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.user}: ")
+    else:
+        raise InvalidArgument("no terminal to ask for a password: use --password-stdin")
+    if not password:
+        raise InvalidArgument("the password may not be empty")
+    add_user(Path(args.htpasswd), args.user, password)
+    return f"user {args.user} saved in {args.htpasswd}"
+
+
+def cmd_gc(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    from ..registry import garbage_collect
+    from ..results import human_size
+    removed, freed = garbage_collect(Path(args.data))
+    return f"deleted {removed} blobs, freed {human_size(freed)}"

@@ -1,0 +1,89 @@
+"""The merged view of overlay layers, read without mounting anything.
+
+``changes_from_overlay_upper`` needs the lower view an upper dir sits on, to tell ADDED from
+CHANGED and to list what an opaque directory hides. Mounting that view needs a mount namespace
+(and, rootless, a user namespace) — too much for ``docker diff``. But only *names* are needed,
+and only in the directories the upper dir holds, so this module applies overlayfs' lookup rules
+itself and writes a skeleton: each merged entry as an empty file or a directory.
+
+The rules, for one directory seen through layers top first: the first layer holding a name
+decides it — a 0/0 character device means "deleted", a directory merges with the same
+directory in the layers below until one of them is opaque or holds a non-directory there.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+#: Both spellings: root's layers carry both, rootless ones the ``user.`` one (:mod:`.overlay`).
+OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
+
+
+def is_whiteout(st: os.stat_result) -> bool:
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def is_opaque(path: Path | str) -> bool:
+    for name in OPAQUE_XATTRS:
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:  # ENODATA; EPERM for trusted.* when unprivileged
+            continue
+    return False
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def below(layers: list[Path], name: str) -> list[Path]:
+    """The directories that merge into ``name`` inside directories ``layers`` (top first)."""
+    merged = []
+    for layer in layers:
+        st = _lstat(layer / name)
+        if st is None:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            break  # a file or a whiteout hides everything below it
+        merged.append(layer / name)
+        if is_opaque(layer / name):
+            break
+    return merged
+
+
+def entries(layers: list[Path]) -> dict[str, bool]:
+    """Merged entries of one directory: name -> is it a directory."""
+    decided: set[str] = set()
+    found: dict[str, bool] = {}
+    for layer in layers:
+        with os.scandir(layer) as it:
+            for entry in it:
+                if entry.name in decided:
+                    continue
+                decided.add(entry.name)
+                st = entry.stat(follow_symlinks=False)
+                if not is_whiteout(st):
+                    found[entry.name] = stat.S_ISDIR(st.st_mode)
+    return found
+
+
+def lower_skeleton(upper: Path, layers: list[Path], dest: Path) -> None:
+    """Mirror into ``dest`` the merged view of ``layers`` (top first) — the parts of it that lie
+    under directories ``upper`` holds."""
+    merged = entries(layers)
+    for name, is_dir in merged.items():
+        if is_dir:
+            os.mkdir(dest / name, 0o700)
+        else:
+            os.close(os.open(dest / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
+    with os.scandir(upper) as it:
+        subdirs = [e.name for e in it if e.is_dir(follow_symlinks=False)]
+    for name in subdirs:
+        if merged.get(name):
+            lower_skeleton(upper / name, below(layers, name), dest / name)

@@ -1,0 +1,169 @@
+"""Unpack an image into committed snapshots, one per layer, named by ChainID; and pick a snapshotter.
+
+Data flow 2 of the design: for each layer in order, a committed snapshot named by its ChainID
+is reused if there is one — that is *layer sharing*, and it is visible on disk: two images on
+the same base point at the very same directory. Otherwise the layer is applied into a fresh,
+uniquely named active snapshot on the parent chain, its diff_id is checked against the image
+config, and it is committed under the ChainID. Two processes unpacking the same image at once
+both do the work; the first commit wins and the second drops its copy and uses the winner's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import uuid
+from pathlib import Path
+
+from ..content.atomic import atomic_write_bytes
+from ..content.store import ContentStore
+from ..diff.apply import apply_layer
+from ..diff.layerstream import ApplyLimits
+from ..errors import AlreadyExists, Conflict, DigestMismatch, InvalidArgument, NotFound, Unavailable
+from ..home import Layout
+from ..images.image import Image
+from ..oci.config import chain_ids
+from ..oci.descriptor import Descriptor
+from ..oci.digest import Digest
+from ..runtime.probe import HostCapabilities
+from .base import Kind, Snapshotter
+
+ENV = "MINIDOCK_SNAPSHOTTER"
+CHOICES = ("overlay", "copy")
+#: Prefix of the active snapshots a layer is unpacked into, before it is committed.
+UNPACK_PREFIX = "unpack-"
+LABEL_LAYER = "minidock.layer.digest"
+LABEL_DIFF_ID = "minidock.layer.diff_id"
+LABEL_OWNER = "minidock.unpack.owner"  # host:pid of the process filling an unpack snapshot
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _abandoned(labels: dict[str, str]) -> bool:
+    """Whether the process that was filling an unpack snapshot is gone (crashed, killed)."""
+    host, _, pid = labels.get(LABEL_OWNER, "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's, or not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def reap_abandoned(snapshotter: Snapshotter) -> list[str]:
+    """Remove unpack snapshots whose process died before committing them (crash leftovers)."""
+    removed = []
+    for info in list(snapshotter.walk()):
+        if info.kind is Kind.ACTIVE and info.key.startswith(UNPACK_PREFIX) \
+                and _abandoned(info.labels):
+            with contextlib.suppress(NotFound):
+                snapshotter.remove(info.key)
+                removed.append(info.key)
+    return removed
+
+
+def _committed(snapshotter: Snapshotter, key: str) -> bool:
+    try:
+        info = snapshotter.stat(key)
+    except NotFound:
+        return False
+    if info.kind is not Kind.COMMITTED:
+        raise Conflict(f"snapshot {key!r} exists but is active, not an unpacked layer")
+    return True
+
+
+def _unpack_layer(snapshotter: Snapshotter, content: ContentStore, layer: Descriptor,
+                  diff_id: Digest, key: str, parent: str | None, limits: ApplyLimits) -> None:
+    active = f"{UNPACK_PREFIX}{uuid.uuid4().hex} {key}"  # unique: racing unpackers never collide
+    snapshotter.prepare(active, parent, labels={LABEL_OWNER: _owner()})
+    try:
+        target = snapshotter.apply_target(active)
+        with content.open(layer.digest) as stream:
+            report = apply_layer(stream, target.path, limits=limits, whiteouts=target.whiteouts,
+                                 opaque_xattrs=target.opaque_xattrs or None)
+        if report.diff_id != diff_id:
+            raise DigestMismatch(f"layer {layer.digest} unpacks to {report.diff_id}, but the "
+                                 f"image config says {diff_id}")
+        try:
+            snapshotter.commit(key, active, labels={
+                LABEL_LAYER: str(layer.digest), LABEL_DIFF_ID: str(diff_id), LABEL_OWNER: ""})
+            return
+        except AlreadyExists:
+            pass  # another process committed this ChainID meanwhile: theirs is the same layer
+        if not _committed(snapshotter, key):
+            raise Conflict(f"snapshot {key!r} appeared while unpacking it, but is not committed")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            snapshotter.remove(active)
+        raise
+    snapshotter.remove(active)
+
+
+def unpack(snapshotter: Snapshotter, content: ContentStore, image: Image, *,
+           limits: ApplyLimits = ApplyLimits()) -> str | None:
+    """Make sure every layer of ``image`` is a committed snapshot; the top one's key (its
+    ChainID), or None for an image without layers."""
+    diff_ids = image.config.diff_ids
+    if len(diff_ids) != len(image.layers):
+        raise DigestMismatch(f"image {image.id.short} has {len(image.layers)} layers but "
+                             f"{len(diff_ids)} diff_ids")
+    reap_abandoned(snapshotter)
+    parent: str | None = None
+    for layer, diff_id, chain_id in zip(image.layers, diff_ids, chain_ids(diff_ids)):
+        key = str(chain_id)
+        if not _committed(snapshotter, key):
+            _unpack_layer(snapshotter, content, layer, diff_id, key, parent, limits)
+        parent = key
+    return parent
+
+
+# -- choosing a snapshotter -------------------------------------------------------------------
+def _choice(layout: Layout, capabilities: HostCapabilities | None) -> tuple[str, bool]:
+    """(kind, rootless): the setting, else what this home used before, else what the host allows."""
+    forced = os.environ.get(ENV, "").strip().lower()
+    if forced and forced not in CHOICES:
+        raise InvalidArgument(f"{ENV}={forced!r} is not one of: {', '.join(CHOICES)}")
+    recorded = layout.snapshots / "driver"
+    if not forced:
+        with contextlib.suppress(FileNotFoundError):
+            forced = recorded.read_text().strip()
+    if capabilities is None and forced != "copy":
+        from ..runtime.probe import probe_host
+        capabilities = probe_host()
+    rootless = capabilities is not None and not (capabilities.is_root and capabilities.overlay)
+    if not forced:
+        # Fixed per home once chosen: containers and layers live in one snapshotter's store.
+        forced = "overlay" if capabilities is not None and capabilities.overlay_usable else "copy"
+        atomic_write_bytes(recorded, forced.encode() + b"\n")
+    if forced == "overlay" and capabilities is not None \
+            and not (capabilities.overlay or capabilities.rootless_overlay):
+        raise Unavailable(f"{ENV}=overlay, but this host cannot mount overlayfs: use copy")
+    return forced, rootless
+
+
+def snapshotter_for(layout: Layout, capabilities: HostCapabilities | None = None) -> Snapshotter:
+    """overlay where this host can mount it (rootless too), else copy; ``$MINIDOCK_SNAPSHOTTER``
+    forces either. Each kind keeps its own store under ``layout.snapshots``."""
+    from .copy import CopySnapshotter
+    from .overlay import OverlaySnapshotter
+
+    kind, rootless = _choice(layout, capabilities)
+    if kind == "overlay":
+        name = "overlay-rootless" if rootless else "overlay"
+        try:
+            return OverlaySnapshotter(layout.snapshots / name, rootless=rootless)
+        except Unsupported_ as error:  # a home path overlayfs cannot name
+            if os.environ.get(ENV, "").strip().lower() == "overlay":
+                raise
+            del error
+    return CopySnapshotter(layout.snapshots / "copy")
+
+
+Unsupported_ = __import__("minidock_magic.errors", fromlist=["Unsupported"]).Unsupported
+_ = Path  # re-exported for type hints in callers
