@@ -296,6 +296,23 @@ class Minidock:
                       if Descriptor.from_json(c.image_target).digest in chosen]
         return image_graph(images, containers)
 
+    # -- registries (remotes is imported on use: httpx costs ~100 ms of every command) -----
+    def pull(self, text: str, **options: Any) -> Image:
+        from .remotes.pull import pull
+        return pull(self, text, **options)
+
+    def push(self, text: str, **options: Any) -> Digest:
+        from .remotes.push import push
+        return push(self, text, **options)
+
+    def login(self, server: str, username: str, password: str, **options: Any) -> str:
+        from .remotes.account import login
+        return login(self, server, username, password, **options)
+
+    def logout(self, server: str | None = None) -> str:
+        from .remotes.account import logout
+        return logout(self, server)
+
     # -- the store as a whole ----------------------------------------------------------------
     def _roots(self) -> list[Descriptor]:
         return [entry.target for entry in self.names.entries()] + self._container_roots()

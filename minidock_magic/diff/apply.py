@@ -21,7 +21,15 @@ Every entry is treated as hostile:
 
 Whiteouts delete what the layers below left (not this layer's own entries). Opaque markers are
 applied after the whole layer, emptying the directory of everything this layer did not write,
-so their position in the tar does not matter. Directory modes and mtimes are set last too
+so their position in the tar does not matter.
+
+That is ``whiteouts="delete"``, for a rootfs holding the whole stack. With ``whiteouts="overlay"``
+the rootfs is one layer's own directory under overlayfs, where nothing below can be deleted, so
+deletions are *recorded* the way overlayfs reads them: ``.wh.NAME`` becomes a 0/0 character
+device NAME (unprivileged ``mknod`` allows exactly that one, Linux ≥ 5.8), and an opaque marker
+sets ``opaque_xattrs`` (``trusted.overlay.opaque`` as root, ``user.overlay.opaque`` for a
+``userxattr`` mount) to ``y`` on its directory. A real 0/0 character device in a layer would
+read as a deletion there, so it is skipped and reported. Directory modes and mtimes are set last too
 (writing children changes a directory's mtime; a 0555 directory would refuse them).
 
 On any error the rootfs is left half-applied: callers apply into a fresh snapshot and discard it.
@@ -35,11 +43,12 @@ import os
 import stat
 import tarfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InvalidArgument, TooLarge, UnsafeLayer
+from ..errors import InvalidArgument, TooLarge, UnsafeLayer, Unsupported
 from ..oci.digest import CHUNK, Digest
 from .changes import is_layer_xattr
 from .layerstream import ApplyLimits, bounded_tarinfo, open_layer_stream
@@ -55,6 +64,9 @@ from .safepath import (
 )
 from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX, whiteout_target
 
+#: How whiteouts are written: deleting below, or recorded for overlayfs (see the docstring).
+WHITEOUT_MODES = ("delete", "overlay")
+
 _IGNORABLE = (errno.EPERM, errno.EINVAL, errno.ENOTSUP, errno.EACCES, errno.EOPNOTSUPP)
 
 
@@ -67,8 +79,12 @@ class ApplyReport:
 
 
 class _Applier:
-    def __init__(self, root: Path, limits: ApplyLimits, privileged: bool) -> None:
+    def __init__(self, root: Path, limits: ApplyLimits, privileged: bool,
+                 opaque_xattrs: tuple[str, ...] | None = None) -> None:
         self.root, self.limits, self.privileged = root, limits, privileged
+        #: None: whiteouts delete; else the overlay form, with these opaque xattr names
+        self.overlay = opaque_xattrs
+        self.whited_out: set[tuple[str, ...]] = set()  # 0/0 devices made (overlay form)
         self.root_fd = open_root(root)
         self.entries = self.bytes_written = 0
         self.skipped: list[str] = []
@@ -87,12 +103,27 @@ class _Applier:
 
     def _open(self, member: str, parts: tuple[str, ...], *, create: bool) -> int:
         """The directory ``parts``, ready for this entry to write into."""
+        if create and self.whited_out:
+            self._revive(parts)
         try:
             fd = open_dir(self.root_fd, parts, create=create)
         except UnsafeLayer as error:
             raise refusal(member, str(error)) from None
         self._writable(fd, parts)
         return fd
+
+    def _revive(self, parts: tuple[str, ...]) -> None:
+        """Overlay form: an entry below a directory this layer whited out brings the directory
+        back — as an opaque one, since what was below it stays deleted."""
+        for i in range(1, len(parts) + 1):
+            if parts[:i] in self.whited_out:
+                self.whited_out.discard(parts[:i])
+                pfd = open_dir(self.root_fd, parts[:i - 1])
+                try:
+                    remove_at(pfd, parts[i - 1])
+                finally:
+                    os.close(pfd)
+                self.opaque.append(parts[:i])
 
     def _writable(self, fd: int, parts: tuple[str, ...]) -> None:
         old_mode = make_owner_writable(fd)
@@ -124,6 +155,10 @@ class _Applier:
         if m.issym():
             check_symlink_target(m.name, m.linkname, self.limits)
         elif m.ischr() or m.isblk():
+            if self.overlay is not None and m.ischr() and m.devmajor == m.devminor == 0:
+                self.skipped.append(f"{m.name}: 0/0 character device not created (overlayfs "
+                                    "would read it as a deletion)")
+                return
             if not self.privileged:
                 self.skipped.append(f"{m.name}: device node not created (not privileged)")
                 return
@@ -144,6 +179,10 @@ class _Applier:
     def _create(self, m: tarfile.TarInfo, tar: tarfile.TarFile, pfd: int, base: str,
                 dest: tuple[str, ...]) -> None:
         remove_at(pfd, base, keep_dir=m.isdir())
+        if dest in self.whited_out:  # the whiteout device is gone now; a directory is opaque
+            self.whited_out.discard(dest)
+            if m.isdir():
+                self.opaque.append(dest)
         mode = stat.S_IMODE(m.mode)
         if m.isreg():
             fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
@@ -216,6 +255,7 @@ class _Applier:
             if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
                 raise refused
             remove_at(pfd, base)
+            self.whited_out.discard(dest)
             try:
                 os.link(target[-1], base, src_dir_fd=tfd, dst_dir_fd=pfd, follow_symlinks=False)
             except FileNotFoundError:  # the target lived under what this entry just replaced
@@ -239,6 +279,9 @@ class _Applier:
         if parent + (name,) in self.touched:  # layer.md: whiteouts only hide lower layers
             self.skipped.append(f"{member}: whiteout of this layer's own entry ignored")
             return
+        if self.overlay is not None:
+            self._overlay_whiteout(member, parent, name)
+            return
         try:
             pfd = open_dir(self.root_fd, parent)
         except (FileNotFoundError, UnsafeLayer):
@@ -248,6 +291,34 @@ class _Applier:
             remove_at(pfd, name)
         finally:
             os.close(pfd)
+
+    def _overlay_whiteout(self, member: str, parent: tuple[str, ...], name: str) -> None:
+        # The directory may exist only in a lower layer: it is made here, as overlayfs would
+        # on copy-up, so that the deletion has somewhere to be recorded.
+        pfd = self._open(member, parent, create=True)
+        try:
+            remove_at(pfd, name)
+            os.mknod(name, stat.S_IFCHR, os.makedev(0, 0), dir_fd=pfd)
+        finally:
+            os.close(pfd)
+        self.whited_out.add(parent + (name,))
+
+    def _make_opaque(self, directory: tuple[str, ...], xattrs: tuple[str, ...]) -> None:
+        try:  # made if missing: an opaque directory with nothing in it is still a directory
+            fd = open_dir(self.root_fd, directory, create=True)
+        except UnsafeLayer:
+            return  # replaced by a non-directory later in the layer: nothing to hide
+        try:
+            self._writable(fd, directory)  # user.* xattrs need write permission, even ours
+            for name in xattrs:
+                try:
+                    os.setxattr(fd, name, b"y")
+                except OSError as error:
+                    raise Unsupported(f"cannot mark /{'/'.join(directory)} opaque with {name} "
+                                      f"here ({error.strerror}): overlay layers need a "
+                                      "filesystem with xattrs (and root for trusted.*)") from None
+        finally:
+            os.close(fd)
 
     # -- metadata -------------------------------------------------------------------------
     def _owner(self, fd: int, name: str | None, m: tarfile.TarInfo) -> None:
@@ -281,7 +352,9 @@ class _Applier:
                     raise
 
     def finish(self) -> None:
-        for directory in self.opaque:
+        for directory in self.opaque if self.overlay is not None else ():
+            self._make_opaque(directory, self.overlay)  # type: ignore[arg-type]
+        for directory in self.opaque if self.overlay is None else ():
             try:
                 fd = open_dir(self.root_fd, directory)
             except (FileNotFoundError, UnsafeLayer):
@@ -316,12 +389,27 @@ def _write_all(fd: int, data: bytes) -> int:
 
 
 def apply_layer(stream: BinaryIO, root: Path, *, limits: ApplyLimits = ApplyLimits(),
-                privileged: bool | None = None) -> ApplyReport:
-    """Apply the layer in ``stream`` (gzip, zstd or plain tar) onto the rootfs ``root``."""
+                privileged: bool | None = None, whiteouts: str = "delete",
+                opaque_xattrs: Sequence[str] | None = None) -> ApplyReport:
+    """Apply the layer in ``stream`` (gzip, zstd or plain tar) onto the rootfs ``root``.
+
+    ``whiteouts``: ``"delete"`` (``root`` holds the layers below) or ``"overlay"`` (``root`` is
+    this layer's own overlayfs directory; ``opaque_xattrs`` default to ``trusted.overlay.opaque``
+    as root, ``user.overlay.opaque`` otherwise — say which the overlay will be mounted with).
+    """
     if privileged is None:
         privileged = os.geteuid() == 0
+    if whiteouts not in WHITEOUT_MODES:
+        raise InvalidArgument(f"whiteouts={whiteouts!r}: use one of {', '.join(WHITEOUT_MODES)}")
+    xattrs: tuple[str, ...] | None = None
+    if whiteouts == "overlay":
+        xattrs = tuple(opaque_xattrs) if opaque_xattrs is not None else \
+            ("trusted.overlay.opaque",) if os.geteuid() == 0 else ("user.overlay.opaque",)
+        if not xattrs or any(not x.endswith(".overlay.opaque") for x in xattrs):
+            raise InvalidArgument(f"opaque_xattrs={opaque_xattrs!r}: overlayfs reads "
+                                  "trusted.overlay.opaque or user.overlay.opaque")
     reader = open_layer_stream(stream, limits)
-    applier = _Applier(Path(root), limits, privileged)
+    applier = _Applier(Path(root), limits, privileged, xattrs)
     try:
         with tarfile.open(fileobj=reader, mode="r|", tarinfo=bounded_tarinfo(limits.max_header_bytes),
                           encoding="utf-8", errors="surrogateescape") as tar:  # type: ignore[call-overload]

@@ -8,6 +8,7 @@ status pipe reaches EOF. Any setup failure arrives on that pipe as one line and 
 
 from __future__ import annotations
 
+import codecs
 import io
 import json
 import os
@@ -46,13 +47,15 @@ def helper_env() -> dict[str, str]:
 
 def _pump(source: IO[bytes], target: Any) -> None:
     """Copy a pipe into a file object that has no usable fd (a notebook's stream, BytesIO)."""
-    while chunk := source.read1(65536) if hasattr(source, "read1") else source.read(65536):
-        try:
-            target.write(chunk)
-        except TypeError:  # a text stream after all
-            target.write(chunk.decode(errors="replace"))
+    text = isinstance(target, io.TextIOBase)
+    # Incremental, so a UTF-8 character split between two reads still arrives whole.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    while chunk := source.read1(65536):  # type: ignore[attr-defined]
+        target.write(decoder.decode(chunk) if text else chunk)
         if hasattr(target, "flush"):
             target.flush()
+    if text:
+        target.write(decoder.decode(b"", final=True))
     source.close()
 
 

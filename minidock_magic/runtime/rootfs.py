@@ -32,6 +32,11 @@ from .spec import OverlayMount, ProcessSpec
 
 #: Device nodes bind-mounted from the host (creating them needs CAP_MKNOD in the init namespace).
 DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+#: docker's defaults: /proc entries that let root reach the host kernel are read-only or hidden
+#: (``echo b > /proc/sysrq-trigger`` would reboot the host from a rootful container).
+PROC_READ_ONLY = ("bus", "fs", "irq", "sys", "sysrq-trigger")
+PROC_MASKED = ("acpi", "asound", "interrupts", "kcore", "keys", "latency_stats", "sched_debug",
+               "scsi", "timer_list", "timer_stats")
 DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
              "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"}
 
@@ -57,6 +62,23 @@ def _step(what: str, action: object, *args: object) -> None:
         action(*args)  # type: ignore[operator]
     except OSError as exc:
         raise Unavailable(f"container setup failed: {what}: {exc.strerror}") from None
+
+
+def _mount_proc(root: Path) -> None:
+    proc = ensure_dir_in_root(root, "/proc")
+    _step("mount /proc", mount, "proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    # A fresh procfs: its entries are the kernel's own, no image symlink can be among them.
+    for name in PROC_READ_ONLY:
+        if (proc / name).exists():
+            _step(f"protect /proc/{name}", mount, proc / name, proc / name, None, MS_BIND | MS_REC)
+            _step(f"protect /proc/{name}", mount, None, proc / name, None,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY | _locked_flags(str(proc / name)))
+    for name in PROC_MASKED:
+        path = proc / name
+        if path.is_dir():
+            _step(f"hide /proc/{name}", mount, "tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
+        elif path.exists():
+            _step(f"hide /proc/{name}", mount, "/dev/null", path, None, MS_BIND)
 
 
 def _mount_dev(root: Path) -> Path:
@@ -109,8 +131,7 @@ def prepare(spec: ProcessSpec, *, in_user_namespace: bool, hostname: str) -> Non
         _step("mount overlayfs", mount, "overlay", root, "overlay", 0, data)
     else:  # pivot_root needs the new root to be a mount point
         _step("bind the rootfs", mount, root, root, None, MS_BIND | MS_REC)
-    proc = ensure_dir_in_root(root, "/proc")
-    _step("mount /proc", mount, "proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    _mount_proc(root)
     dev = _mount_dev(root)
     _bind_etc_file(root, dev, "hosts", etcfiles.hosts(hostname, spec.extra_hosts))
     _bind_etc_file(root, dev, "hostname", hostname + "\n")

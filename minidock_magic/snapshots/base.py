@@ -78,8 +78,9 @@ class Snapshotter(Protocol):
         """Where (and how) a layer tar is applied to fill active snapshot ``key``."""
 
     def commit(self, name: str, key: str, labels: dict[str, str] | None = None) -> Info:
-        """Turn active ``key`` into committed ``name`` (read-only from then on), keeping its
-        labels plus ``labels``. AlreadyExists if ``name`` is taken (``key`` stays active)."""
+        """Turn active ``key`` into committed ``name`` (read-only from then on), labelled
+        ``labels`` (None: keep the active's). AlreadyExists if ``name`` is taken (``key`` stays
+        active)."""
 
     def remove(self, key: str) -> None:
         """Remove a snapshot; Conflict if a committed one still has children."""

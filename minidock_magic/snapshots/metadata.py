@@ -78,7 +78,8 @@ class Metadata:
         self.lock = root / "metadata.lock"
         root.mkdir(parents=True, exist_ok=True)
         with self._write() as db:
-            db.executescript(_SCHEMA)
+            for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit
+                db.execute(statement)
 
     def _connect(self) -> sqlite3.Connection:
         # One connection per call: sqlite connections must not cross threads, and opening one
@@ -144,10 +145,8 @@ class Metadata:
                        (key, parent_id, time.time(), json.dumps(dict(labels or {}), sort_keys=True)))
             return self._get(db, key)
 
-    def commit(self, name: str, key: str, labels: dict[str, str] | None,
-               before: object = None) -> Record:
-        """Active ``key`` becomes committed ``name``; ``before(record)`` runs first, under the
-        lock, and may raise to keep ``key`` active (e.g. syncing its files failed)."""
+    def commit(self, name: str, key: str, labels: dict[str, str] | None) -> Record:
+        """Active ``key`` becomes committed ``name``, with ``labels`` (None: the active's)."""
         check_key(name, "snapshot name")
         with self._write() as db:
             record = self._get(db, key)
@@ -155,11 +154,9 @@ class Metadata:
                 raise InvalidArgument(f"snapshot {key!r} is already committed")
             if db.execute("SELECT 1 FROM snapshots WHERE key = ?", (name,)).fetchone():
                 raise AlreadyExists(f"snapshot {name!r} already exists")
-            if callable(before):
-                before(record)
-            merged = {**record.labels, **(labels or {})}
+            kept = record.labels if labels is None else labels
             db.execute("UPDATE snapshots SET key = ?, kind = 'committed', labels = ? WHERE id = ?",
-                       (name, json.dumps(merged, sort_keys=True), record.id))
+                       (name, json.dumps(dict(kept), sort_keys=True), record.id))
             return self._get(db, name)
 
     def delete(self, key: str) -> Record:

@@ -14,7 +14,6 @@ import contextlib
 import os
 import socket
 import uuid
-from pathlib import Path
 
 from ..content.atomic import atomic_write_bytes
 from ..content.store import ContentStore
@@ -92,7 +91,7 @@ def _unpack_layer(snapshotter: Snapshotter, content: ContentStore, layer: Descri
                                  f"image config says {diff_id}")
         try:
             snapshotter.commit(key, active, labels={
-                LABEL_LAYER: str(layer.digest), LABEL_DIFF_ID: str(diff_id), LABEL_OWNER: ""})
+                LABEL_LAYER: str(layer.digest), LABEL_DIFF_ID: str(diff_id)})
             return
         except AlreadyExists:
             pass  # another process committed this ChainID meanwhile: theirs is the same layer
@@ -124,46 +123,42 @@ def unpack(snapshotter: Snapshotter, content: ContentStore, image: Image, *,
 
 
 # -- choosing a snapshotter -------------------------------------------------------------------
-def _choice(layout: Layout, capabilities: HostCapabilities | None) -> tuple[str, bool]:
-    """(kind, rootless): the setting, else what this home used before, else what the host allows."""
-    forced = os.environ.get(ENV, "").strip().lower()
-    if forced and forced not in CHOICES:
-        raise InvalidArgument(f"{ENV}={forced!r} is not one of: {', '.join(CHOICES)}")
+def _choice(layout: Layout, capabilities: HostCapabilities | None) -> tuple[str, bool, str]:
+    """(kind, rootless, why): the setting, else this home's earlier choice, else the host's say."""
     recorded = layout.snapshots / "driver"
-    if not forced:
+    kind, why = os.environ.get(ENV, "").strip().lower(), f"{ENV} says so"
+    if kind and kind not in CHOICES:
+        raise InvalidArgument(f"{ENV}={kind!r} is not one of: {', '.join(CHOICES)}")
+    if not kind:
         with contextlib.suppress(FileNotFoundError):
-            forced = recorded.read_text().strip()
-    if capabilities is None and forced != "copy":
+            kind, why = recorded.read_text().strip(), f"this home uses it ({recorded})"
+    if capabilities is None and kind != "copy":
         from ..runtime.probe import probe_host
         capabilities = probe_host()
-    rootless = capabilities is not None and not (capabilities.is_root and capabilities.overlay)
-    if not forced:
+    # Root's layers carry both opaque xattrs and so serve rootless mounts too (see .overlay).
+    rootless = capabilities is None or not (capabilities.is_root and capabilities.overlay)
+    if kind not in CHOICES:
         # Fixed per home once chosen: containers and layers live in one snapshotter's store.
-        forced = "overlay" if capabilities is not None and capabilities.overlay_usable else "copy"
-        atomic_write_bytes(recorded, forced.encode() + b"\n")
-    if forced == "overlay" and capabilities is not None \
+        usable = capabilities is not None and capabilities.overlay_usable \
+            and not any(c in str(layout.snapshots.absolute()) for c in ",:")  # overlayfs syntax
+        kind, why = ("overlay" if usable else "copy"), "chosen for this host"
+        atomic_write_bytes(recorded, kind.encode() + b"\n")
+    if kind == "overlay" and capabilities is not None \
             and not (capabilities.overlay or capabilities.rootless_overlay):
-        raise Unavailable(f"{ENV}=overlay, but this host cannot mount overlayfs: use copy")
-    return forced, rootless
+        raise Unavailable(f"overlay snapshots ({why}), but this host cannot mount overlayfs: "
+                          f"set {ENV}=copy")
+    return kind, rootless, why
 
 
 def snapshotter_for(layout: Layout, capabilities: HostCapabilities | None = None) -> Snapshotter:
     """overlay where this host can mount it (rootless too), else copy; ``$MINIDOCK_SNAPSHOTTER``
-    forces either. Each kind keeps its own store under ``layout.snapshots``."""
+    forces either. The first choice is recorded in the home and kept (its containers and layers
+    live in that snapshotter's store, under ``layout.snapshots/<kind>``)."""
     from .copy import CopySnapshotter
     from .overlay import OverlaySnapshotter
 
-    kind, rootless = _choice(layout, capabilities)
+    kind, rootless, _why = _choice(layout, capabilities)
     if kind == "overlay":
-        name = "overlay-rootless" if rootless else "overlay"
-        try:
-            return OverlaySnapshotter(layout.snapshots / name, rootless=rootless)
-        except Unsupported_ as error:  # a home path overlayfs cannot name
-            if os.environ.get(ENV, "").strip().lower() == "overlay":
-                raise
-            del error
+        return OverlaySnapshotter(layout.snapshots / ("overlay-rootless" if rootless else "overlay"),
+                                  rootless=rootless)
     return CopySnapshotter(layout.snapshots / "copy")
-
-
-Unsupported_ = __import__("minidock_magic.errors", fromlist=["Unsupported"]).Unsupported
-_ = Path  # re-exported for type hints in callers

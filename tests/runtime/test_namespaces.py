@@ -62,6 +62,12 @@ def test_root_in_the_container_cannot_mount(rootfs: Path, ns_isolation: Isolatio
     assert "denied" in result.err.lower() or "not permitted" in result.err, result
 
 
+def test_host_kernel_knobs_in_proc_are_read_only(rootfs: Path, ns_isolation: Isolation) -> None:
+    out = capture(spec(rootfs, "cat", "/proc/mounts"), ns_isolation).out
+    options = {fields[1]: fields[3].split(",") for fields in map(str.split, out.splitlines())}
+    assert "ro" in options["/proc/sys"] and "rw" in options["/proc"]
+
+
 def test_read_only_rootfs(rootfs: Path, ns_isolation: Isolation) -> None:
     result = capture(spec(rootfs, "sh", "-c", "touch /x; echo $?; touch /dev/shm/y; echo $?",
                           read_only=True), ns_isolation)

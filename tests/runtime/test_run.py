@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from minidock_magic.errors import InvalidArgument, NotFound, Unavailable
-from minidock_magic.runtime import Isolation, start
+from minidock_magic.runtime import Isolation, run, start
 from tests.runtime.helpers import capture, spec
 
 pytestmark = pytest.mark.integration
@@ -172,3 +173,10 @@ def test_namespaces_refused_without_root(rootfs: Path) -> None:
 def test_tty_shares_the_callers_session(rootfs: Path, isolation: Isolation) -> None:
     result = capture(spec(rootfs, "sh", "-c", "echo $TERM", tty=True), isolation)
     assert (result.status, result.out) == (0, "xterm\n")
+
+
+def test_output_into_text_streams_without_fds(rootfs: Path, isolation: Isolation) -> None:
+    out, err = io.StringIO(), io.StringIO()  # like a notebook's sys.stdout
+    status = run(spec(rootfs, "sh", "-c", "printf 'caf\\303\\251\\n'; echo oops >&2"),
+                 isolation=isolation, stdout=out, stderr=err)
+    assert (status, out.getvalue(), err.getvalue()) == (0, "café\n", "oops\n")
