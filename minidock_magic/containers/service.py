@@ -276,7 +276,7 @@ def parse_signal(text: str) -> int:
     if text.isdigit():
         return int(text)
     try:
-        return int(signal.Signals(text if text.startswith("SIG") else f"SIG{text}"))
-    except ValueError:
+        return int(signal.Signals[text if text.startswith("SIG") else f"SIG{text}"])
+    except KeyError:
         raise InvalidArgument(f"invalid signal {text!r}") from None
 
