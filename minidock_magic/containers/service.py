@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import posixpath
 import signal
+import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..content.store import ContentStore
+from ..diff.changes import Change, ChangeKind
 from ..diff.writer import write_layer
 from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
 from ..images.changes import apply_changes
@@ -233,10 +236,15 @@ class Containers:
             return 0
         return process.wait()
 
+    def writable_changes(self, config: ContainerConfig) -> tuple[list[Change], Path]:
+        """What the container changed, without the runtime's own mount points: like docker's
+        init layer, the empty files that /etc/hosts & co. are bind-mounted onto are not the
+        container's doing, so neither ``diff`` shows them nor ``commit`` keeps them."""
+        changes, source = self.snapshotter.changes(config.snapshot)
+        return hide_mountpoints(changes, source), source
+
     def diff(self, text: str) -> Diff:
-        config = self.get(text)
-        changes, _ = self.snapshotter.changes(config.snapshot)
-        return Diff(changes)
+        return Diff(self.writable_changes(self.get(text))[0])
 
     def commit(self, text: str, reference: str | None = None, *, message: str | None = None,
                author: str | None = None, changes: list[str] | None = None) -> Image:
@@ -246,7 +254,7 @@ class Containers:
         image_target = Descriptor.from_json(config.image_target)
         from ..images.image import load_image
         base = load_image(self.content, image_target)
-        found, source = self.snapshotter.changes(config.snapshot)
+        found, source = self.writable_changes(config)
         epoch = source_date_epoch()
         with self.content.writer() as blob:
             layer = write_layer(found, source, blob, compression=self.compression,
@@ -268,6 +276,31 @@ class Containers:
 
     def image_roots(self) -> list[Descriptor]:
         return [Descriptor.from_json(c.image_target) for c in self.store.list()]
+
+
+#: Where the runtime mounts over the rootfs; if the image lacks them, empty placeholders appear.
+MOUNTPOINTS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/proc", "/dev", "/sys"})
+
+
+def hide_mountpoints(changes: list[Change], source: Path) -> list[Change]:
+    placeholders = {c.path for c in changes if c.kind is ChangeKind.ADDED and c.path in MOUNTPOINTS
+                    and _is_placeholder(source / c.path.lstrip("/"))}
+    kept = [c for c in changes if c.path not in placeholders]
+    # A directory that "changed" only because a placeholder appeared in it did not change.
+    touched = {posixpath.dirname(c.path) for c in kept}
+    only_placeholders = {posixpath.dirname(p) for p in placeholders} - touched
+    return [c for c in kept if not (c.kind is ChangeKind.CHANGED and c.path in only_placeholders
+                                    and not c.opaque)]
+
+
+def _is_placeholder(path: Path) -> bool:
+    try:
+        info = path.lstat()
+    except FileNotFoundError:
+        return False
+    if stat.S_ISDIR(info.st_mode):
+        return not any(path.iterdir())
+    return stat.S_ISREG(info.st_mode) and info.st_size == 0
 
 
 def parse_signal(text: str) -> int:
