@@ -102,10 +102,6 @@ class Minidock:
                 return self._load_by_digest(reference.digest)
             if reference == BUILTIN_BUSYBOX:
                 return self.bootstrap()
-        full = _try_digest(text)
-        if full is not None and self.content.exists(full) and \
-                not any(e.target.digest == full for e in entries):
-            return self._load_by_digest(full)  # an unnamed manifest (a build step, a pull by digest)
         matches = {e.target.digest: e.target for e in entries if _id_matches(text, e.target.digest)}
         for entry in entries:
             image = self._load(entry.target)
@@ -115,6 +111,12 @@ class Minidock:
             raise InvalidArgument(f"ambiguous image ID prefix {text!r}: {len(matches)} images match")
         if matches:
             return self._load(next(iter(matches.values())))
+        full = _try_digest(text)
+        if full is not None and self.content.exists(full):
+            try:  # an unnamed manifest: a build step, or an image pulled by digest
+                return self._load_by_digest(full)
+            except InvalidArgument:
+                pass  # some other blob (a layer, a config nobody names)
         raise NotFound(f"No such image: {text}")
 
     def list_images(self) -> list[Image]:

@@ -14,19 +14,22 @@ import contextlib
 import os
 import socket
 import uuid
+from typing import TYPE_CHECKING
 
 from ..content.atomic import atomic_write_bytes
 from ..content.store import ContentStore
 from ..diff.apply import apply_layer
 from ..diff.layerstream import ApplyLimits
 from ..errors import AlreadyExists, Conflict, DigestMismatch, InvalidArgument, NotFound, Unavailable
-from ..home import Layout
 from ..images.image import Image
 from ..oci.config import chain_ids
 from ..oci.descriptor import Descriptor
 from ..oci.digest import Digest
 from ..runtime.probe import HostCapabilities
 from .base import Kind, Snapshotter
+
+if TYPE_CHECKING:  # not at run time: home.py needs platformdirs, unpacking does not
+    from ..home import Layout
 
 ENV = "MINIDOCK_SNAPSHOTTER"
 CHOICES = ("overlay", "copy")

@@ -91,8 +91,9 @@ def _in_view(snapshotter: Snapshotter, key: str, argv: list[str]) -> subprocess.
     the overlay mounted in a private mount namespace (a user namespace too, when rootless)."""
     mounts = snapshotter.mounts(key)
     env = {**os.environ, "PYTHONPATH": str(PACKAGE_ROOT)}
-    if mounts.overlay is None:
-        return subprocess.run(argv, cwd=mounts.rootfs, env=env, capture_output=True, text=True)
+    if mounts.overlay is None:  # unprivileged, as root of a user namespace like a container
+        return subprocess.run((["unshare", "-r"] if os.geteuid() else []) + argv,
+                              cwd=mounts.rootfs, env=env, capture_output=True, text=True)
     rootless = isinstance(snapshotter, OverlaySnapshotter) and snapshotter.rootless
     options = overlay_options(mounts.overlay, userxattr=rootless)
     script = 'mount -t overlay overlay -o "$1" "$2" && cd "$2" && shift 2 && exec "$@"'

@@ -1,0 +1,1 @@
+"""Containers: records, lifecycle, the per-container shim, and the commands over them."""

@@ -1,0 +1,1 @@
+"""Snapshotters: committed image layers keyed by ChainID, and writable container layers."""
