@@ -10,16 +10,27 @@ with the top layer selected (the default) they are the whole image's.
 
 from __future__ import annotations
 
+import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
-import ipywidgets as widgets
+import ipywidgets as widgets  # type: ignore[import-untyped]
 
 from ..errors import MinidockError
 from ..images.image import Image
 from ..results import human_size
-from .layers import LISTINGS, Change, FileInfo, ImageReport, ListingCache, image_report, layer_commands
+from .layers import (
+    LISTINGS,
+    Change,
+    FileInfo,
+    ImageReport,
+    LayerReport,
+    ListingCache,
+    image_report,
+    layer_commands,
+)
 from .preview import describe
 from .tars import DIR, SYMLINK, read_file_head
 
@@ -35,11 +46,13 @@ class FileRow:
     size: int
     kind: str
     layer: int  # the layer this version lives in (for D: the layer it was removed from)
+    linkname: str = ""
 
     def label(self, merged: bool) -> str:
-        size = "dir" if self.kind == DIR else human_size(self.size)
+        """``A L2   10.0kB  /big``: mark, (merged view:) layer, size, path."""
+        size = {DIR: "dir", SYMLINK: "link"}.get(self.kind) or human_size(self.size)
         where = f"L{self.layer:<3}" if merged else ""
-        suffix = "/" if self.kind == DIR else " @" if self.kind == SYMLINK else ""
+        suffix = "/" if self.kind == DIR else f" -> {self.linkname}" if self.kind == SYMLINK else ""
         return f"{self.mark} {where}{size:>8}  {self.path}{suffix}"
 
 
@@ -79,10 +92,10 @@ class ImageExplorer(widgets.VBox):
         self.file_list.add_class("minidock-mono")
         self.viewer = widgets.HTML(layout=widgets.Layout(width="50%"))
         self.summary = widgets.HTML()
-        self.layer_list.observe(lambda c: self.select_layer(c["new"]), names="value")
-        self.mode.observe(lambda c: self.show_merged(c["new"]), names="value")
-        self.filter_box.observe(lambda c: self.filter_paths(c["new"]), names="value")
-        self.file_list.observe(lambda c: self.select_path(c["new"]), names="value")
+        self._on(self.layer_list, self.select_layer)
+        self._on(self.mode, self.show_merged)
+        self._on(self.filter_box, self.filter_paths)
+        self._on(self.file_list, self.select_path)
         style = widgets.HTML("<style>.minidock-mono select{font-family:monospace}</style>")
         title = widgets.HTML(f"<b>{escape(self.image.display_name)}</b> — "
                              f"{len(self.image.layers)} layers, {human_size(self.image.size)} of "
@@ -94,7 +107,7 @@ class ImageExplorer(widgets.VBox):
 
     # -- state (what the widgets show) --------------------------------------------------------
     @property
-    def layer(self) -> Any:
+    def layer(self) -> LayerReport | None:
         return self.report.layers[self.selected_layer] if self.report.layers else None
 
     @property
@@ -136,8 +149,6 @@ class ImageExplorer(widgets.VBox):
         self._refresh()
 
     def select_path(self, path: str | None) -> None:
-        if self._syncing:
-            return
         self.selected_path = path
         self.error, self.file_preview = "", ""
         row = next((r for r in self.rows if r.path == path), None) if path else None
@@ -151,22 +162,30 @@ class ImageExplorer(widgets.VBox):
             try:
                 head = read_file_head(self.engine.content, self.image.layers[row.layer].digest, row.path)
                 self.file_preview = describe(head) if head else f"{row.path}: not in layer {row.layer}"
-            except (MinidockError, OSError, EOFError) as error:
+            except (MinidockError, OSError, EOFError, tarfile.TarError) as error:
                 self.error = f"cannot read {row.path}: {error}"
         self._sync()
 
     # -- computing rows, mirroring state into widgets -----------------------------------------
+    def _on(self, widget: widgets.ValueWidget, action: Callable[[Any], None]) -> None:
+        """A user's change calls ``action``; our own mirroring of state into widgets does not."""
+        def changed(change: dict[str, Any]) -> None:
+            if not self._syncing and change["new"] is not None:
+                action(change["new"])
+        widget.observe(changed, names="value")
+
     def _rows(self) -> list[FileRow]:
         if self.layer is None:
             return []
         changes: dict[str, Change] = {c.path: c for c in self.layer.changes}
         if not self.merged:
-            rows = [FileRow(c.mark, c.path, c.size, c.kind, c.layer) for c in changes.values()]
+            rows = [FileRow(c.mark, c.path, c.size, c.kind, c.layer, c.linkname)
+                    for c in changes.values()]
         else:
             merged: dict[str, FileInfo] = self.report.merged_after(self.selected_layer)
-            rows = [FileRow(changes[p].mark if p in changes else " ", p, i.size, i.kind, i.layer)
-                    for p, i in merged.items()]
-            rows += [FileRow("D", c.path, c.size, c.kind, c.layer)
+            rows = [FileRow(changes[p].mark if p in changes else " ", p, i.size, i.kind, i.layer,
+                            i.linkname) for p, i in merged.items()]
+            rows += [FileRow("D", c.path, c.size, c.kind, c.layer, c.linkname)
                      for c in changes.values() if c.mark == "D"]
         needle = self.path_filter
         return sorted((r for r in rows if needle in r.path), key=lambda r: r.path)

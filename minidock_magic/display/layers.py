@@ -48,6 +48,7 @@ class FileInfo:
     size: int
     layer: int
     kind: str
+    linkname: str = ""  # a symlink's target (hard links: the path they share content with)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class Change:
     size: int  # the entry's bytes (for D: the bytes of the version removed)
     kind: str
     layer: int  # the layer holding this version (for D: the lower layer it came from)
+    linkname: str = ""
 
     def __str__(self) -> str:
         return f"{self.mark} {self.path}"
@@ -183,12 +185,12 @@ def apply_listing(tree: Tree, layer: Listing, index: int) -> tuple[list[Change],
         lower = before if before is not None and before.layer != index else removed.get(entry.path)
         if before is not None and not (before.kind == DIR and entry.kind == DIR):
             removed.update(tree.remove(entry.path))  # a file replaced, or a directory turned file
-        tree.put(entry.path, FileInfo(entry.size, index, entry.kind))
+        tree.put(entry.path, FileInfo(entry.size, index, entry.kind, entry.linkname))
         changes[entry.path] = Change("C" if lower is not None else "A", entry.path, entry.size,
-                                     entry.kind, index)
+                                     entry.kind, index, entry.linkname)
     for path, info in removed.items():
         if path not in changes and info.layer != index:
-            changes[path] = Change("D", path, info.size, info.kind, info.layer)
+            changes[path] = Change("D", path, info.size, info.kind, info.layer, info.linkname)
     return sorted(changes.values(), key=lambda c: c.path), removed
 
 

@@ -59,5 +59,5 @@ def describe(head: Head, limit: int = PREVIEW_BYTES) -> str:
         return f"{head.path}: special file (device or fifo), no content"
     if not head.size:
         return f"{head.path}: empty file"
-    shown = "" if head.size <= limit else f", first {human_size(limit)} shown"
+    shown = "" if head.size <= limit else f", first {limit} bytes shown"
     return f"{head.path}: {human_size(head.size)}{shown}\n" + render(head.data, head.size)

@@ -20,7 +20,14 @@ from ..content.atomic import atomic_write_bytes
 from ..content.store import ContentStore
 from ..diff.apply import apply_layer
 from ..diff.layerstream import ApplyLimits
-from ..errors import AlreadyExists, Conflict, DigestMismatch, InvalidArgument, NotFound, Unavailable
+from ..errors import (
+    AlreadyExists,
+    Conflict,
+    DigestMismatch,
+    InvalidArgument,
+    NotFound,
+    Unavailable,
+)
 from ..images.image import Image
 from ..oci.config import chain_ids
 from ..oci.descriptor import Descriptor
@@ -108,20 +115,25 @@ def _unpack_layer(snapshotter: Snapshotter, content: ContentStore, layer: Descri
 
 
 def unpack(snapshotter: Snapshotter, content: ContentStore, image: Image, *,
-           limits: ApplyLimits = ApplyLimits()) -> str | None:
+           limits: ApplyLimits | None = None) -> str:
     """Make sure every layer of ``image`` is a committed snapshot; the top one's key (its
-    ChainID), or None for an image without layers."""
+    ChainID), which a container's writable layer is prepared on."""
     diff_ids = image.config.diff_ids
     if len(diff_ids) != len(image.layers):
         raise DigestMismatch(f"image {image.id.short} has {len(image.layers)} layers but "
                              f"{len(diff_ids)} diff_ids")
+    if not diff_ids:
+        raise InvalidArgument(f"image {image.display_name} has no layers: there is no filesystem "
+                              "to unpack or run")
     reap_abandoned(snapshotter)
     parent: str | None = None
     for layer, diff_id, chain_id in zip(image.layers, diff_ids, chain_ids(diff_ids)):
         key = str(chain_id)
         if not _committed(snapshotter, key):
-            _unpack_layer(snapshotter, content, layer, diff_id, key, parent, limits)
+            _unpack_layer(snapshotter, content, layer, diff_id, key, parent,
+                          limits or ApplyLimits())
         parent = key
+    assert parent is not None
     return parent
 
 

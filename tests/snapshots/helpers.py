@@ -93,13 +93,13 @@ def _in_view(snapshotter: Snapshotter, key: str, argv: list[str]) -> subprocess.
     env = {**os.environ, "PYTHONPATH": str(PACKAGE_ROOT)}
     if mounts.overlay is None:  # unprivileged, as root of a user namespace like a container
         return subprocess.run((["unshare", "-r"] if os.geteuid() else []) + argv,
-                              cwd=mounts.rootfs, env=env, capture_output=True, text=True)
+                              cwd=mounts.rootfs, env=env, capture_output=True, text=True, check=False)
     rootless = isinstance(snapshotter, OverlaySnapshotter) and snapshotter.rootless
     options = overlay_options(mounts.overlay, userxattr=rootless)
     script = 'mount -t overlay overlay -o "$1" "$2" && cd "$2" && shift 2 && exec "$@"'
     return subprocess.run(["unshare", "-m", *(["-r"] if rootless else []), "sh", "-c", script,
                            "sh", options, str(mounts.rootfs), *argv],
-                          env=env, capture_output=True, text=True)
+                          env=env, capture_output=True, text=True, check=False)
 
 
 def view(snapshotter: Snapshotter, key: str) -> dict[str, list[object]]:

@@ -11,14 +11,26 @@ from pathlib import Path
 import pytest
 
 from minidock_magic.content.store import ContentStore
-from minidock_magic.errors import AlreadyExists, DigestMismatch
+from minidock_magic.errors import AlreadyExists, DigestMismatch, InvalidArgument
 from minidock_magic.facade import Minidock
 from minidock_magic.oci.config import chain_ids
 from minidock_magic.snapshots.base import Kind, Snapshotter
-from minidock_magic.snapshots.unpack import UNPACK_PREFIX, LABEL_OWNER, reap_abandoned, unpack
+from minidock_magic.snapshots.unpack import (
+    LABEL_OWNER,
+    UNPACK_PREFIX,
+    reap_abandoned,
+    unpack,
+)
 from tests.diff.helpers import TarBuilder
-from tests.snapshots.helpers import (MERGED, PACKAGE_ROOT, base_layer, kinds, make_image, top_layer,
-                                     view)
+from tests.snapshots.helpers import (
+    MERGED,
+    PACKAGE_ROOT,
+    base_layer,
+    kinds,
+    make_image,
+    top_layer,
+    view,
+)
 
 
 def _committed_keys(snapshotter: Snapshotter) -> list[str]:
@@ -80,8 +92,10 @@ def test_a_layer_that_lies_about_its_diff_id(snapshotter: Snapshotter,
     assert list(snapshotter.walk()) == []  # the half-made snapshot is gone too
 
 
-def test_empty_image(snapshotter: Snapshotter, content: ContentStore) -> None:
-    assert unpack(snapshotter, content, make_image(content, [])) is None
+def test_an_image_without_layers(snapshotter: Snapshotter, content: ContentStore) -> None:
+    with pytest.raises(InvalidArgument, match="no layers"):
+        unpack(snapshotter, content, make_image(content, []))
+    assert list(snapshotter.walk()) == []
 
 
 def test_losing_the_race_to_commit_reuses_the_winner(snapshotter: Snapshotter,

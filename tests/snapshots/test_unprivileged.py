@@ -81,7 +81,7 @@ def test_snapshots_as_nobody(shared_tmp: Path) -> None:
     env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "PYTHONPATH": str(PACKAGE_ROOT),
            "HOME": str(shared_tmp)}
     done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=shared_tmp,
-                          timeout=300, **kwargs)  # type: ignore[call-overload]
+                          timeout=300, check=False, **kwargs)  # type: ignore[call-overload]
     assert done.returncode == 0, done.stderr
     out = json.loads(done.stdout)
     assert out["euid"] != 0 or os.geteuid() != 0
