@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MinidockError as exc:
         print(f"Error: {exc}", file=sys.stderr)
         # docker: a container that could not be created or started at all is 125
-        return 125 if getattr(args, "command", None) in ENGINE_ERROR_125 else 1
+        return 125 if getattr(args, "subcommand", None) in ENGINE_ERROR_125 else 1
     except OSError as exc:  # a file the user named could not be read or written
         print(f"Error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""),
               file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 from typing import Any, ClassVar
 
@@ -37,7 +37,7 @@ def human_age(created: str | None, now: datetime | None = None) -> str:
         return created
     if when.year <= 1970:
         return "N/A"  # epoch-clamped reproducible images have no meaningful age
-    seconds = int(((now or datetime.now(timezone.utc)) - when).total_seconds())
+    seconds = int(((now or datetime.now(UTC)) - when).total_seconds())
     for unit, span in (("years", 31536000), ("months", 2592000), ("weeks", 604800),
                        ("days", 86400), ("hours", 3600), ("minutes", 60)):
         if seconds >= 2 * span:
@@ -106,8 +106,8 @@ class ImageRow:
 @dataclass(frozen=True)
 class ImageList(Tabular):
     rows: list[ImageRow]
-    headers = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE"]
-    caption = "Images (sizes are layer bytes; shared = layers another image uses too)"
+    headers: ClassVar[list[str]] = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE"]
+    caption: ClassVar[str] = "Images (sizes are layer bytes; shared = layers another image uses too)"
 
     def __iter__(self) -> Iterator[ImageRow]:
         return iter(self.rows)
@@ -133,8 +133,8 @@ class HistoryRow:
 @dataclass(frozen=True)
 class History(Tabular):
     rows: list[HistoryRow]
-    headers = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
-    caption = "Image history: newest layer first; 0B rows only changed metadata"
+    headers: ClassVar[list[str]] = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
+    caption: ClassVar[str] = "Image history: newest layer first; 0B rows only changed metadata"
 
     def cells(self) -> list[list[str]]:
         return [[r.image, human_age(r.created), _clip(r.created_by, 45), human_size(r.size),
@@ -189,8 +189,8 @@ class DiskUsage(Tabular):
     shared: int     # bytes of blobs used by more than one image
     unique: int     # bytes of blobs used by exactly one image
     unused: int     # bytes of blobs no image uses
-    headers = ["TYPE", "TOTAL", "SIZE", "SHARED", "UNIQUE", "RECLAIMABLE"]
-    caption = "Disk usage: every blob is stored once, however many images use it"
+    headers: ClassVar[list[str]] = ["TYPE", "TOTAL", "SIZE", "SHARED", "UNIQUE", "RECLAIMABLE"]
+    caption: ClassVar[str] = "Disk usage: every blob is stored once, however many images use it"
 
     def cells(self) -> list[list[str]]:
         return [["Images", str(self.images), human_size(self.total), human_size(self.shared),

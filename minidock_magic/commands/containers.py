@@ -132,6 +132,17 @@ def _register_common(sub: argparse._SubParsersAction, *, top: bool) -> None:  # 
     commit.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
     commit.set_defaults(handler=cmd_commit)
 
+    export = sub.add_parser("export", help="a container's whole filesystem as one tar")
+    export.add_argument("-o", "--output", help="file to write (default: stdout)")
+    export.add_argument("container", metavar="CONTAINER")
+    export.set_defaults(handler=cmd_export)
+
+    cp = sub.add_parser("cp", help="copy files between a container and the host")
+    cp.add_argument("source", metavar="SRC", help="CONTAINER:PATH or a host path")
+    cp.add_argument("dest", metavar="DEST", help="CONTAINER:PATH or a host path")
+    cp.set_defaults(handler=lambda engine, args, io: engine.containers.copy(args.source, args.dest)
+                    and None)
+
     if top:
         inspect = sub.add_parser("inspect", help="low-level JSON about containers or images")
         inspect.add_argument("targets", nargs="+", metavar="NAME|ID")
@@ -231,6 +242,17 @@ def cmd_commit(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     image = engine.containers.commit(args.container, args.reference, message=args.message,
                                      author=args.author, changes=args.change)
     return str(image.id)
+
+
+def cmd_export(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    if args.output:
+        with open(args.output, "wb") as out:
+            engine.containers.export(args.container, out)
+        return None
+    if sys.stdout.isatty():
+        raise InvalidArgument("cowardly refusing to write a tar to a terminal: use -o FILE")
+    engine.containers.export(args.container, sys.stdout.buffer)
+    return None
 
 
 def cmd_inspect(engine: Any, args: argparse.Namespace, io: Streams) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import ClassVar
 
 from ..diff.changes import Change
@@ -16,9 +16,9 @@ from .record import ContainerConfig, ContainerState
 def status_text(state: ContainerState, now: float | None = None) -> str:
     """docker ps's STATUS column: ``Up 3 seconds``, ``Exited (0) 2 minutes ago``, ``Created``."""
     if state.status == "running":
-        return "Up " + _span((now or datetime.now(timezone.utc).timestamp()) - state.started_at)
+        return "Up " + _span((now or datetime.now(UTC).timestamp()) - state.started_at)
     if state.status == "exited":
-        when = datetime.fromtimestamp(state.finished_at, timezone.utc).isoformat()
+        when = datetime.fromtimestamp(state.finished_at, UTC).isoformat()
         return f"Exited ({state.exit_code}) {human_age(when)}"
     return "Created"
 
@@ -57,7 +57,7 @@ class ContainerList(Tabular):
         for row in self.rows:
             command = shlex.join(row.config.argv)
             command = command if len(command) <= 20 else command[:19] + "…"
-            created = datetime.fromtimestamp(row.config.created, timezone.utc).isoformat()
+            created = datetime.fromtimestamp(row.config.created, UTC).isoformat()
             cells.append([row.config.short_id, row.config.image, f'"{command}"', human_age(created),
                           status_text(row.state), row.config.name])
         return cells

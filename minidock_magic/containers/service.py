@@ -7,10 +7,11 @@ import posixpath
 import signal
 import stat
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..content.store import ContentStore
 from ..diff.changes import Change, ChangeKind
@@ -24,6 +25,7 @@ from ..oci.config import History, rfc3339
 from ..oci.descriptor import Descriptor
 from ..oci.reference import Reference
 from ..snapshots.base import Snapshotter
+from . import files
 from .lifecycle import Lifecycle
 from .names import random_name
 from .options import RunOptions, process_argv, process_env
@@ -273,6 +275,36 @@ class Containers:
         else:
             self.names.keep_untagged(descriptor)
         return load_image(self.content, descriptor, (target,) if target else ())
+
+    def export(self, text: str, out: BinaryIO) -> None:
+        files.export(self, self.get(text), out, self.scratch)
+
+    def copy(self, source: str, dest: str) -> Path:
+        """``docker cp``: exactly one side is ``CONTAINER:PATH``."""
+        src_container, _, src_path = source.partition(":") if ":" in source else ("", "", source)
+        dst_container, _, dst_path = dest.partition(":") if ":" in dest else ("", "", dest)
+        if bool(src_container) == bool(dst_container):
+            raise InvalidArgument("cp copies between a container and the host: one of SRC and DEST "
+                                  "must be CONTAINER:PATH")
+        if src_container:
+            return files.copy_out(self, self.get(src_container), src_path, Path(dst_path), self.scratch)
+        config = self.get(dst_container)
+        state = self.lifecycle.state(config)
+        if state.status == "running":  # the live rootfs, seen through the container's own root
+            return files.copy_in(Path(f"/proc/{state.pid}/root"), Path(src_path), dst_path)
+        target = self.snapshotter.apply_target(config.snapshot)
+        layer = target.path
+        if target.whiteouts == "delete":  # a copy snapshot: the writable dir is the whole rootfs
+            return files.copy_in(layer, Path(src_path), dst_path)
+        with tempfile.TemporaryDirectory(dir=self.scratch, prefix="cp-") as tmp:
+            merged = files.materialize(self, config, Path(tmp) / "rootfs")
+            return files.copy_in(layer, Path(src_path), dst_path, merged=merged)
+
+    @property
+    def scratch(self) -> Path:
+        path = self.store.root.parent / "tmp"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
 
     def image_roots(self) -> list[Descriptor]:
         return [Descriptor.from_json(c.image_target) for c in self.store.list()]

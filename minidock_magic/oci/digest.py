@@ -55,7 +55,7 @@ class Digest:
             h.update(chunk)
         return cls("sha256", h.hexdigest())
 
-    def hasher(self) -> "hashlib._Hash":
+    def hasher(self) -> hashlib._Hash:
         return hashlib.new(self.algorithm)
 
     @property

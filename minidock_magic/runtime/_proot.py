@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from ..errors import Unavailable, Unsupported
@@ -69,6 +70,23 @@ def _dev_binds(tmp: Path) -> dict[str, str]:
     return binds
 
 
+def _tracee(proot_pid: int, patience: float = 2.0) -> int | None:
+    """The program proot started (its only child): signals must go there, for proot itself
+    exits on SIGTERM and leaves the program running, detached."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        try:
+            children = Path(f"/proc/{proot_pid}/task/{proot_pid}/children").read_text().split()
+            if children:
+                return int(children[0])
+            if Path(f"/proc/{proot_pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                return None  # the program already finished
+        except OSError:
+            return None
+        time.sleep(0.001)
+    return None
+
+
 def run_proot(spec: ProcessSpec, status_fd: int) -> int:
     proot = shutil.which("proot")
     if proot is None:
@@ -111,7 +129,7 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
             user=user.uid if drop else None, group=user.gid if drop else None,
             extra_groups=list(user.groups) if drop else None,
         )
-        _status.send(status_fd, pid=child.pid)
+        _status.send(status_fd, pid=_tracee(child.pid) or child.pid)
         os.close(status_fd)
         status = supervise(child.pid)
         if not spec.tty:  # Debian's proot has no --kill-on-exit: end what the program left

@@ -74,11 +74,10 @@ class RunningProcess:
     """A started container. ``pid`` is the host pid of its PID 1 (proot's pid under proot)."""
 
     def __init__(self, popen: subprocess.Popen[bytes], pid: int, isolation: Isolation,
-                 cgroup_dirs: list[Path], pumps: list[threading.Thread], *,
-                 own_session: bool = True) -> None:
+                 cgroup_dirs: list[Path], pumps: list[threading.Thread]) -> None:
         self._popen, self.pid, self.isolation = popen, pid, isolation
-        # proot's pid is the tracer, not the program: signal its whole process group instead.
-        self._signal_group = isolation is Isolation.PROOT and own_session
+        # proot reports a program killed by a signal as status 255; the signal we sent says which.
+        self._sent: int | None = None
         self._cgroup_dirs, self._pumps = cgroup_dirs, pumps
         self._lock = threading.Lock()
         self._status: int | None = None
@@ -105,6 +104,8 @@ class RunningProcess:
                     os.close(self._pidfd)
                     self._pidfd = None
                 self._status = 128 - returncode if returncode < 0 else returncode
+                if self.isolation is Isolation.PROOT and self._status == 255 and self._sent:
+                    self._status = 128 + self._sent
             return self._status
 
     def poll(self) -> int | None:
@@ -124,10 +125,9 @@ class RunningProcess:
         with self._lock:
             if self._status is not None or self._popen.poll() is not None:
                 return
+            self._sent = sig
             try:
-                if self._signal_group:
-                    os.killpg(self.pid, sig)
-                elif self._pidfd is not None:
+                if self._pidfd is not None:
                     signals.pidfd_send_signal(self._pidfd, sig)
                 else:
                     os.kill(self.pid, sig)
@@ -212,7 +212,7 @@ def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
             raise _status.as_error(errors[0])
         raise MinidockError(f"the runtime helper exited with status {returncode} before the "
                             "container started (see its stderr)")
-    return RunningProcess(popen, pids[0], isolation, cgroup_dirs, pumps, own_session=not spec.tty)
+    return RunningProcess(popen, pids[0], isolation, cgroup_dirs, pumps)
 
 
 def run(spec: ProcessSpec, *, isolation: Isolation | str | None = None, stdout: Stream = None,

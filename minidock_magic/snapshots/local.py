@@ -59,14 +59,13 @@ def remove_tree(path: Path) -> None:
             os.chmod(failed, 0o700)
             shutil.rmtree(failed, onerror=retry)
 
-    try:
-        st = os.lstat(path)
+    try:  # gone already is fine: a cleanup in another process may race a remove here
+        if not stat.S_ISDIR(os.lstat(path).st_mode):
+            os.unlink(path)
+            return
+        os.chmod(path, 0o700)
     except FileNotFoundError:
         return
-    if not stat.S_ISDIR(st.st_mode):
-        os.unlink(path)
-        return
-    os.chmod(path, 0o700)
     shutil.rmtree(path, onerror=retry)
 
 
@@ -172,19 +171,19 @@ class LocalSnapshotter:
         return tree_usage(self._fs(self.meta.get(key)))
 
     def cleanup(self) -> list[Path]:
-        removed = []
-        with self.meta.exclusive():  # no record can appear or vanish meanwhile
+        # Listed under the writers' lock (a record is always written before its directory, so
+        # no snapshot being prepared right now can look orphaned), removed after it: ids are
+        # never reused, so an orphan stays an orphan and nobody waits for the deleting.
+        with self.meta.exclusive():
             owned = self.meta.ids()
-            for entry in sorted(self.snapshots_dir.iterdir()):
-                if not (entry.name.isdigit() and int(entry.name) in owned):
-                    remove_tree(entry)
-                    removed.append(entry)
-            for entry in sorted(self.tmp.iterdir()):
-                # Another process may be using its scratch dir right now: only take old ones.
-                if time.time() - entry.lstat().st_mtime > STALE_TMP_SECONDS:
-                    remove_tree(entry)
-                    removed.append(entry)
-        return removed
+            orphans = [entry for entry in sorted(self.snapshots_dir.iterdir())
+                       if not (entry.name.isdigit() and int(entry.name) in owned)]
+        # Another process may be using its scratch dir right now: only take old ones.
+        orphans += [entry for entry in sorted(self.tmp.iterdir())
+                    if time.time() - entry.lstat().st_mtime > STALE_TMP_SECONDS]
+        for entry in orphans:
+            remove_tree(entry)
+        return orphans
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self.root)!r})"

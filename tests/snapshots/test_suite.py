@@ -180,3 +180,34 @@ def test_two_handles_on_one_root(new_snapshotter, snapshot_root: Path) -> None: 
     second.prepare("container", "base")
     with pytest.raises(AlreadyExists):
         first.prepare("container", "base")
+
+
+def test_an_opaque_root_hides_every_layer_below(snapshotter: Snapshotter) -> None:
+    committed(snapshotter, "base", None, base_layer())
+    committed(snapshotter, "fresh", "base", TarBuilder().file(".wh..wh..opq").file("only", b"o")
+              .bytes())
+    committed(snapshotter, "more", "fresh", TarBuilder().file("also", b"a").bytes())
+    snapshotter.prepare("container", "more")
+    assert kinds(view(snapshotter, "container")) == {"also": ("f", "a"), "only": ("f", "o")}
+    assert len(snapshotter.layer_dirs("container")) in (1, 3)  # copy: 1; overlay: cut at 'fresh'
+
+
+def test_threads_share_one_snapshotter(snapshotter: Snapshotter) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    committed(snapshotter, "base", None, base_layer())
+
+    def work(i: int) -> str:
+        snapshotter.prepare(f"active {i}", "base")
+        fill(snapshotter, f"active {i}", TarBuilder().file(f"f{i}", b"x").bytes())
+        try:
+            return snapshotter.commit("same name", f"active {i}").key
+        except AlreadyExists:
+            snapshotter.remove(f"active {i}")
+            return "lost"
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(8)))
+    assert sorted(results) == ["lost"] * 7 + ["same name"]
+    assert [i.key for i in snapshotter.walk()] == ["base", "same name"]
+    assert snapshotter.cleanup() == []

@@ -204,3 +204,17 @@ def test_busybox_from_the_host(snapshotter: Snapshotter, snapshot_root: Path) ->
     assert seen["bin/busybox"][0] == "f" and seen["bin/sh"][:2] == ["l", "busybox"]
     with pytest.raises(AlreadyExists):
         snapshotter.prepare("container", top)
+
+
+def test_durable_commits_sync_first(new_snapshotter, snapshot_root: Path,  # type: ignore[no-untyped-def]
+                                    content: ContentStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    from minidock_magic.snapshots import local
+
+    synced: list[Path] = []
+    real = local.syncfs
+    monkeypatch.setattr(local, "syncfs", lambda path: (synced.append(path), real(path)))
+    snapshotter = new_snapshotter(snapshot_root / "durable")
+    snapshotter.durable = True  # what every real home gets; the suite skips it for speed
+    image = make_image(content, [base_layer(), top_layer()])
+    unpack(snapshotter, content, image)
+    assert synced == [snapshotter.layer_dirs(str(c))[0] for c in image.config.chain_ids]

@@ -1,0 +1,56 @@
+"""Container start: ``run --rm busybox true`` from the CLI, from a warm Python process, and the floor.
+
+Every round runs, in order: our CLI, podman's CLI, our Python API (this process, warm), and
+``unshare … --root=ROOTFS /bin/true`` — the namespaces and chroot alone, no engine at all.
+One untimed warm-up of each comes first (the first run of a home unpacks busybox).
+"""
+
+from __future__ import annotations
+
+import subprocess
+
+from minidock_magic.containers.options import RunOptions
+from minidock_magic.facade import Minidock
+
+from .context import Context, log
+from .harness import Row, Target, alternate, timed
+from .peers import client_env
+from .tools import minidock_argv, need, run_timed
+
+NAME = "container_start"
+CLI_TARGET = Target("≤ 0.2× podman", ratio=0.2)
+API_TARGET = Target("≤ 15 ms", value=0.015)
+
+
+def run(ctx: Context) -> list[Row]:
+    home = ctx.copy_busybox_home(ctx.workspace / "start-cli-home")
+    env = client_env(ctx.workspace)
+    ours_cli = [*minidock_argv(), "--home", str(home), "run", "--rm", "busybox", "true"]
+    podman = ctx.podman
+    podman_cli = podman.argv("run", "--rm", *podman.ulimits(), "busybox", "true")
+    engine = Minidock(ctx.copy_busybox_home(ctx.workspace / "start-api-home"))
+    rootfs = engine.unpack("busybox", ctx.dir("start-rootfs"))
+    floor = [need("unshare"), "--mount", "--pid", "--fork", "--uts", "--ipc", "--net",
+             f"--root={rootfs}", "/bin/true"]
+
+    def api() -> None:
+        _, code = engine.containers.run(
+            "busybox", RunOptions(command=["true"], auto_remove=True),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if code != 0:
+            raise RuntimeError(f"engine.containers.run(busybox true) exited {code}")
+
+    measures = [lambda: run_timed(*ours_cli, env=env), lambda: run_timed(*podman_cli),
+                lambda: timed(api), lambda: run_timed(*floor)]
+    for warm_up in measures:
+        warm_up()
+    log(f"container start: {ctx.runs} rounds of [minidock CLI, podman CLI, Python API, unshare floor]")
+    cli, peer, warm, bare = alternate(measures, ctx.runs, log)
+    return [
+        Row("container start, CLI process", "`minidock run --rm busybox true`",
+            "`podman run --rm busybox true`", tuple(cli), tuple(peer), target=CLI_TARGET),
+        Row("container start, warm Python process", "`engine.containers.run(busybox, true)`",
+            "`podman run --rm busybox true`", tuple(warm), tuple(peer), target=API_TARGET),
+        Row("container start, floor", "`engine.containers.run(busybox, true)`",
+            "`unshare -mpfuin --root=ROOTFS /bin/true`", tuple(warm), tuple(bare)),
+    ]

@@ -1,0 +1,72 @@
+"""``build``: docker's flags; in a notebook, ``%%dock build -t NAME [CONTEXT]`` takes the cell as
+the Dockerfile."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+from ..build.builder import build
+from ..errors import InvalidArgument
+from . import Streams, UsageError
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = sub.add_parser("build", help="build an image from a Dockerfile (one layer per step, "
+                            "with a build cache)")
+    parser.add_argument("-t", "--tag", action="append", default=[], dest="tags", metavar="NAME",
+                        help="name the image (repeatable)")
+    parser.add_argument("-f", "--file", help="the Dockerfile (default: CONTEXT/Dockerfile; - reads stdin)")
+    parser.add_argument("--build-arg", action="append", default=[], dest="build_args",
+                        metavar="KEY=VALUE", help="set an ARG (KEY alone takes it from the environment)")
+    parser.add_argument("--no-cache", action="store_true", help="do not reuse cached steps")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only the image ID")
+    parser.add_argument("--target", metavar="STAGE", help="stop after this stage")
+    parser.add_argument("context", nargs="?", metavar="CONTEXT",
+                        help="directory COPY reads from (optional for a notebook cell's Dockerfile)")
+    parser.set_defaults(handler=cmd_build)
+
+
+def build_args(values: list[str]) -> dict[str, str]:
+    """``K=V``, or ``K`` alone for the caller's environment variable (dropped when unset).
+
+    >>> build_args(["A=1", "B=x=y"])
+    {'A': '1', 'B': 'x=y'}
+    """
+    found: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not key:
+            raise UsageError(f"invalid --build-arg {item!r}: use KEY=VALUE")
+        if sep:
+            found[key] = value
+        elif key in os.environ:
+            found[key] = os.environ[key]
+    return found
+
+
+def cmd_build(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
+    cell = getattr(args, "cell", None)
+    text, name = None, "Dockerfile"
+    if cell is not None and cell.strip():
+        if args.file:
+            raise UsageError("give the Dockerfile either as the cell or with -f, not both")
+        text = cell
+    elif args.file == "-":
+        if io_.stdin is None:
+            raise UsageError("-f - reads the Dockerfile from stdin, but there is none")
+        text = io_.stdin.read()
+    elif args.file:
+        path = Path(args.file)
+        if not path.is_file():
+            raise InvalidArgument(f"no such Dockerfile: {args.file}")
+        text, name = path.read_text(), path.name
+    if args.context is None and text is None:
+        raise UsageError("build needs a CONTEXT directory (or, in a notebook, a Dockerfile as the cell)")
+    out = io.StringIO() if args.quiet else io_.stdout
+    image = build(engine, args.context, text, tags=args.tags, build_args=build_args(args.build_args),
+                  no_cache=args.no_cache, target=args.target, out=out, dockerfile_name=name)
+    return str(image.id) if args.quiet else None
