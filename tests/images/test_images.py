@@ -201,3 +201,21 @@ def test_df_counts_shared_layers_once(busybox_engine, tmp_path):
     assert usage.total == sum(b.size for b in engine.content.walk())
     assert usage.unused == 0
     assert usage.shared == 0  # the two images share no blob
+
+
+def test_bootstrap_falls_back_to_the_host_shell_without_busybox(tmp_path, monkeypatch):
+    from minidock_magic.images import bootstrap
+    monkeypatch.setattr(bootstrap, "find_busybox", lambda: None)
+    engine = Minidock(tmp_path / "home")
+    image = engine.bootstrap()
+    assert "host shell" in image.config.history[0].created_by
+    root = engine.unpack("busybox", tmp_path / "rootfs")
+    shell = os.path.realpath("/bin/sh")
+    assert (root / shell.lstrip("/")).read_bytes() == open(shell, "rb").read()
+    libc = [p for p in root.rglob("libc.so*")]
+    assert libc, "the shell's libraries come along"
+    out = io.BytesIO()
+    from minidock_magic.containers.options import RunOptions
+    _, code = engine.containers.run("busybox", RunOptions(command=["/bin/sh", "-c", "echo runs"]),
+                                    stdout=out, stderr=out)
+    assert (code, out.getvalue()) == (0, b"runs\n")

@@ -15,7 +15,7 @@ import pytest
 
 from minidock_magic.errors import InvalidArgument, NotFound, Unavailable
 from minidock_magic.runtime import Isolation, run, start
-from tests.runtime.helpers import capture, spec
+from tests.runtime.helpers import Result, capture, spec
 
 pytestmark = pytest.mark.integration
 
@@ -118,15 +118,18 @@ def test_many_threads_run_containers_at_once(rootfs: Path, isolation: Isolation)
     results: dict[int, object] = {}
 
     def one(i: int) -> None:
-        results[i] = capture(spec(rootfs, "sh", "-c", f"echo {i}; exit {i}"), isolation)
+        try:
+            results[i] = capture(spec(rootfs, "sh", "-c", f"echo {i}; exit {i}"), isolation)
+        except Exception as exc:  # noqa: BLE001 - shown by the assertion below
+            results[i] = exc
 
     threads = [threading.Thread(target=one, args=(i,)) for i in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert {i: (r.status, r.out) for i, r in results.items()} == \
-        {i: (i, f"{i}\n") for i in range(8)}  # type: ignore[attr-defined]
+    got = {i: (r.status, r.out) if isinstance(r, Result) else r for i, r in results.items()}
+    assert got == {i: (i, f"{i}\n") for i in range(8)}
 
 
 def test_stdin_passes_through(rootfs: Path, isolation: Isolation, tmp_path: Path) -> None:
