@@ -13,9 +13,6 @@ import sys
 from typing import Any
 
 from ..oci.reference import Reference
-from ..remotes import account
-from ..remotes.pull import pull
-from ..remotes.push import push
 from . import Streams, UsageError
 
 
@@ -66,14 +63,14 @@ def _trace(args: argparse.Namespace, io: Streams) -> Any:
 
 
 def cmd_pull(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
-    pull(engine, args.name, platform=args.platform, trace=_trace(args, io), quiet=args.quiet,
-         out=None if args.quiet else io.stdout)
+    engine.pull(args.name, platform=args.platform, trace=_trace(args, io), quiet=args.quiet,
+                out=None if args.quiet else io.stdout)
     return str(Reference.parse(args.name)) if args.quiet else None
 
 
 def cmd_push(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
-    digest = push(engine, args.name, trace=_trace(args, io), quiet=args.quiet,
-                  out=None if args.quiet else io.stdout)
+    digest = engine.push(args.name, trace=_trace(args, io), quiet=args.quiet,
+                         out=None if args.quiet else io.stdout)
     return str(digest) if args.quiet else None
 
 
@@ -98,16 +95,20 @@ def cmd_login(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
                          "use -p PASSWORD or --password-stdin")
     if not username:
         raise UsageError("login: a user name is needed: -u USER")
+    from ..remotes import account  # httpx costs ~100 ms: only the commands that talk load it
     return account.login(engine, args.server, username, password, trace=_trace(args, io))
 
 
 def cmd_logout(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    from ..remotes import account
     return account.logout(engine, args.server)
 
 
 def cmd_search(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    from ..remotes import account
     return account.search(engine, args.term, args.registry, limit=args.limit, trace=_trace(args, io))
 
 
 def cmd_manifest_inspect(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    from ..remotes import account
     return account.manifest_inspect(engine, args.name, trace=_trace(args, io))

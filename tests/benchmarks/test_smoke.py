@@ -1,0 +1,46 @@
+"""The benchmark harness runs end to end in ``--quick`` mode and yields real numbers (not speed)."""
+
+from __future__ import annotations
+
+import doctest
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+MEASURED = ("container start, CLI process", "container start, warm Python process",
+            "push, end to end", "push, client only", "push, server only",
+            "pull, end to end", "pull, client only", "pull, server only",
+            "unpack into a directory", "storage, 10 images on one base")
+
+
+def test_harness_doctests() -> None:
+    sys.path.insert(0, str(REPO))
+    try:
+        from benchmarks import harness
+    finally:
+        sys.path.remove(str(REPO))
+    assert doctest.testmod(harness).failed == 0
+
+
+def test_quick_run_produces_rows_with_positive_numbers(tmp_path: Path) -> None:
+    report = tmp_path / "results.json"
+    result = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(report)],
+                            cwd=REPO, capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "| benchmark |" in result.stdout
+    rows = {row["name"]: row for row in json.loads(report.read_text())["rows"]}
+    failed = {name: row["note"] for name, row in rows.items() if row["note"].startswith("failed")}
+    assert not failed, f"{failed}\n{result.stderr[-4000:]}"
+    for name in MEASURED:
+        row = rows[name]
+        assert row["ours"] and all(value > 0 for value in row["ours"]), row
+        assert row["peer"] and all(value > 0 for value in row["peer"]), row
+        assert row["ratio"] is not None and row["ratio"] > 0, row
+    assert any(name.startswith("build") for name in rows)
+    assert any(name.startswith("lessons") for name in rows)
