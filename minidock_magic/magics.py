@@ -81,8 +81,17 @@ class DockMagics(Magics):
         return run_command(self.engine, argv, cell)
 
 
+#: Commands that only make sense in a notebook: they answer with widgets, not text.
+NOTEBOOK_COMMANDS = {"explore": "%dock explore IMAGE   (click through an image's layers and files)",
+                     "panel": "%dock panel CONTAINER (its writable layer, and start/stop buttons)"}
+
+
 def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
     """Parse, run and choose what a cell shows. Shared with tests, which call it directly."""
+    if argv and argv[0] in NOTEBOOK_COMMANDS:
+        return notebook_command(engine, argv)
+    if argv in (["--help"], ["-h"]):
+        print("Notebook-only commands:\n  " + "\n  ".join(NOTEBOOK_COMMANDS.values()) + "\n")
     parser = build_parser(prog="%dock")
     try:
         args = parser.parse_args(argv)
@@ -98,6 +107,19 @@ def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
     except KeyboardInterrupt:
         return ErrorLine("interrupted")
     return presentable(result)
+
+
+def notebook_command(engine: Any, argv: list[str]) -> Any:
+    from .display import container_view, explore, lifecycle_panel
+    if len(argv) != 2 or argv[1].startswith("-"):
+        return ErrorLine(f"usage: {NOTEBOOK_COMMANDS[argv[0]]}")
+    try:
+        if argv[0] == "explore":
+            return explore(engine, argv[1])
+        import ipywidgets
+        return ipywidgets.VBox([container_view(engine, argv[1]), lifecycle_panel(engine, argv[1])])
+    except MinidockError as exc:
+        return ErrorLine(f"Error: {exc}")
 
 
 def presentable(result: Any) -> Any:

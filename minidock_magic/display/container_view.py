@@ -139,10 +139,10 @@ class LifecyclePanel(widgets.VBox):
         self._act("restart", lambda: self.engine.containers.restart(self.config.id, self.stop_timeout))
 
     def remove(self) -> None:
-        self._act("rm", lambda: self.engine.containers.remove(self.config.id))
-        if not self.error:
+        def remove() -> None:
+            self.engine.containers.remove(self.config.id)
             self.removed = True
-            self.refresh()
+        self._act("rm", remove)
 
     def _act(self, name: str, action: Callable[[], Any]) -> None:
         self.error = ""

@@ -66,6 +66,9 @@ def short_command(command: str, width: int = 70) -> str:
 
 
 class ImageExplorer(widgets.VBox):
+    """Layer list (size, the command that made it), the selected layer's files with A/C/D marks or
+    the merged filesystem up to it, a file viewer, and the wasted-space summary."""
+
     def __init__(self, engine: Any, image_text: str, *, cache: ListingCache = LISTINGS) -> None:
         self.engine = engine
         self.image: Image = engine.image(image_text)

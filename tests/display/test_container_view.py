@@ -91,7 +91,7 @@ def containers(busybox_engine):
         busybox_engine.containers.remove(row.config.id, force=True)
 
 
-def run(engine, *command: str, **options):
+def run(engine, *command: str, **options):  # attached: returns when the command exits
     config, _code = engine.containers.run("busybox", RunOptions(command=list(command), **options),
                                           stdout=io.BytesIO(), stderr=io.BytesIO())
     return config
@@ -105,8 +105,8 @@ def test_container_view_shows_the_writable_layer_on_the_read_only_stack(containe
     assert isinstance(view, ContainerView)
     assert {str(c) for c in view.changes} >= {"A /new", "D /bin/ls", "C /etc/passwd"}
     image = containers.image("busybox")
-    assert [row.position for row in view.stack] == ["writable", *map(str, range(len(image.layers)))][::1][:1] + \
-        [str(i) for i in reversed(range(len(image.layers)))]
+    assert [row.position for row in view.stack] == \
+        ["writable", *(str(i) for i in reversed(range(len(image.layers))))]
     assert view.stack[1].what == image.layers[-1].digest.short
     html = view.body.value
     assert "可写层" in html and "只读层" in html and "/new" in html and "changer" in html
@@ -125,22 +125,29 @@ def test_container_view_of_a_removed_container_is_a_red_line(containers):
 
 @pytest.mark.integration
 def test_lifecycle_panel_drives_a_real_container(containers):
-    run(containers, "sh", "-c", "echo hello from $(hostname); exec sleep 1000", name="sleeper")
+    containers.containers.run("busybox", RunOptions(
+        command=["sh", "-c", "echo hello from $(hostname); exec sleep 1000"], name="sleeper"),
+        detach=True)
     panel = LifecyclePanel(containers, "sleeper", stop_timeout=0.5)
-    assert panel.status == "exited"
-    assert panel.logs_text.startswith("hello from ")
-    panel.buttons["start"].click()  # detached, through the shim
-    assert panel.status == "running" and panel.error == ""
+    assert panel.status == "running" and panel.status_line.startswith("sleeper: Up ")
     assert panel.buttons["start"].disabled and not panel.buttons["stop"].disabled
-    panel.remove()  # docker refuses to remove a running container: one line says why
+    panel.buttons["rm"].click()  # docker refuses to remove a running container: one line says why
     assert not panel.removed and "Stop the container" in panel.error and "\n" not in panel.error
+    panel.buttons["stop"].click()  # sleep as PID 1 ignores SIGTERM: killed after stop_timeout
+    assert panel.status == "exited" and panel.error == ""
+    assert not panel.buttons["start"].disabled and panel.buttons["stop"].disabled
+    panel.buttons["start"].click()  # detached again, through the shim
+    assert panel.status == "running" and panel.error == ""
     panel.restart()
     assert panel.status == "running" and panel.error == ""
-    panel.refresh_logs()
-    assert panel.logs_text.count("hello from ") >= 2
-    panel.buttons["stop"].click()
-    assert panel.status == "exited" and panel.error == ""
+    deadline = time.monotonic() + 5
+    while panel.logs_text.count("hello from ") < 3 and time.monotonic() < deadline:
+        panel.refresh_logs()
+        time.sleep(0.05)
+    assert panel.logs_text.count("hello from ") == 3  # one line per start
+    panel.stop()
     panel.buttons["rm"].click()
-    assert panel.removed and panel.status == "removed"
+    assert panel.removed and panel.status == "removed" and panel.error == ""
+    assert all(button.disabled for button in panel.buttons.values())
     with pytest.raises(NotFound):
         containers.containers.get("sleeper")

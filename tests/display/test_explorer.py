@@ -8,7 +8,6 @@ from IPython.core.interactiveshell import InteractiveShell
 from minidock_magic.display import explore
 from minidock_magic.display.explorer import MAX_LISTED, FileRow, ImageExplorer
 from minidock_magic.errors import NotFound
-
 from tests.display.conftest import BIG, TOOL
 
 

@@ -76,3 +76,11 @@ def test_graph_draws_shared_layers_once(ip, busybox_engine, tmp_path):
 def test_config_settings_choose_the_home(ip, busybox_engine):
     magics = ip.magics_manager.registry["DockMagics"]
     assert magics.engine.home == busybox_engine.home
+
+
+def test_explore_returns_the_image_explorer_widget(ip):
+    from minidock_magic.display.explorer import ImageExplorer
+    explorer = ip.run_line_magic("dock", "explore busybox")
+    assert isinstance(explorer, ImageExplorer) and explorer.rows
+    assert isinstance(ip.run_line_magic("dock", "explore"), ErrorLine)
+    assert isinstance(ip.run_line_magic("dock", "explore nothere"), ErrorLine)
