@@ -60,6 +60,9 @@ class Containers:
         image = self._image(image_text)
         run = image.config.run
         argv = process_argv(run, options)
+        if options.isolation == "proot" and self.snapshotter.name.startswith("overlay"):
+            raise InvalidArgument("--isolation proot cannot mount this home's overlay layers: use a "
+                                  "home made with MINIDOCK_SNAPSHOTTER=copy for proot containers")
         if options.network not in ("none", "host"):
             raise InvalidArgument(f"network {options.network!r} is not available: use none or host")
         taken = {c.name for c in self.store.list()}

@@ -161,3 +161,22 @@ def test_an_image_in_use_cannot_be_removed(busybox_engine):
         engine.rmi("busybox")
     engine.containers.remove(config.id)
     assert engine.rmi("busybox")[0] == "Untagged: busybox:latest"
+
+
+@pytest.mark.parametrize("isolation", ["rootless", "proot"])
+def test_other_isolation_backends_run_containers(tmp_path, monkeypatch, isolation):
+    from minidock_magic.facade import Minidock
+    monkeypatch.setenv("MINIDOCK_SNAPSHOTTER", "copy")  # proot cannot mount overlays
+    engine = Minidock(tmp_path / "home")
+    config, code, out, err = run(engine, "sh", "-c", "echo hi > /x; cat /x; id -u", isolation=isolation)
+    assert (code, out) == (0, "hi\n0\n"), err
+    assert [str(c) for c in engine.containers.diff(config.id)] == ["A /x"]
+    assert engine.containers.inspect(config.id)["Isolation"] == isolation
+
+
+def test_proot_refuses_an_overlay_home_before_creating_anything(busybox_engine):
+    if not busybox_engine.snapshotter.name.startswith("overlay"):
+        pytest.skip("this home uses copy snapshots, which proot can use")
+    with pytest.raises(InvalidArgument, match="proot"):
+        busybox_engine.containers.create("busybox", RunOptions(command=["true"], isolation="proot"))
+    assert busybox_engine.containers.ps(all=True).rows == []
