@@ -79,7 +79,7 @@ def ensure_dir_in_root(root: Path, path: str) -> Path:
     return target
 
 
-def ensure_file_in_root(root: Path, path: str) -> Path:
+def ensure_file_in_root(root: Path, path: str, *, _retry: bool = True) -> Path:
     """``path`` resolved under ``root``, created empty if missing; must not be a directory.
 
     Used for bind-mount targets such as ``/etc/hosts``; like docker, an image without the file
@@ -99,6 +99,10 @@ def ensure_file_in_root(root: Path, path: str) -> Path:
         # O_NOFOLLOW|O_EXCL: never create through a symlink, whatever appeared meanwhile.
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o644)
+    except FileExistsError:
+        if _retry:  # another container on the same rootfs made it just now: use theirs
+            return ensure_file_in_root(root, path, _retry=False)
+        raise Unavailable(f"cannot create {path} in the rootfs: it keeps changing") from None
     except OSError as exc:
         raise Unavailable(f"cannot create {path} in the rootfs: {exc.strerror}") from None
     os.close(fd)

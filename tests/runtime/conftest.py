@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _pytest.mark import ParameterSet
 
 from minidock_magic.runtime import Isolation, probe_host
 from tests.runtime.helpers import make_busybox_rootfs
@@ -29,7 +30,7 @@ def rootfs(world_dir: Path) -> Path:
     return make_busybox_rootfs(world_dir / "rootfs")
 
 
-def _backends() -> list[object]:
+def _backends() -> list[ParameterSet]:
     caps = probe_host()
     params = []
     for isolation in Isolation:
@@ -47,8 +48,7 @@ def isolation(request: pytest.FixtureRequest) -> Isolation:
     return request.param  # type: ignore[no-any-return]
 
 
-@pytest.fixture(params=[p for p in _backends()
-                        if p.values[0] is not Isolation.PROOT])  # type: ignore[attr-defined]
+@pytest.fixture(params=[p for p in _backends() if p.values[0] is not Isolation.PROOT])
 def ns_isolation(request: pytest.FixtureRequest) -> Isolation:
     """Only the namespace backends: PID 1, hostname, network and overlay are theirs alone."""
     return request.param  # type: ignore[no-any-return]
