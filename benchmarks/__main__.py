@@ -13,7 +13,7 @@ from types import ModuleType
 
 from .context import Context, log
 from .harness import Row, markdown_table, not_yet
-from .tools import ToolMissing, machine_facts, tool_versions
+from .tools import ToolMissing, code_under_test, machine_facts, tool_versions
 
 BENCHMARKS = ("container_start", "push_pull", "unpack", "build", "storage", "lessons")
 DEFAULT_RUNS = 5
@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     rows, durations = run_all(args)
     facts["load average after"] = machine_facts()["load average (1/5/15 min)"]
+    facts["code under test"] = code_under_test()
     command = "python -m benchmarks" + (" " + " ".join(sys.argv[1:]) if argv is None and sys.argv[1:] else "")
     print(f"Command: `{command}`  \nTotal wall time: {time.monotonic() - started:.0f} s ("
           + ", ".join(f"{n} {d:.0f} s" for n, d in durations.items()) + ")\n")

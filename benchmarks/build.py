@@ -81,11 +81,9 @@ def run(ctx: Context) -> list[Row]:
     if with_cli:
         cold.append(lambda: cli("--no-cache"))
         cached.append(lambda: cli())
-    for warm_up in cold + cached:  # fills both caches, and unpacks busybox for both
-        warm_up()
     log(f"build: {ctx.runs} rounds of [ours cold, podman cold{', CLI cold' if with_cli else ''}, "
         f"ours cached, podman cached{', CLI cached' if with_cli else ''}]")
-    samples = alternate(cold + cached, ctx.runs, log)
+    samples = alternate(cold + cached, ctx.runs, log)  # its warm-up round fills both caches
     half = len(cold)
     api_cold, podman_cold, api_cached, podman_cached = (
         tuple(samples[0]), tuple(samples[1]), tuple(samples[half]), tuple(samples[half + 1]))

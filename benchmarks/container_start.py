@@ -2,7 +2,7 @@
 
 Every round runs, in order: our CLI, podman's CLI, our Python API (this process, warm), and
 ``unshare … --root=ROOTFS /bin/true`` — the namespaces and chroot alone, no engine at all.
-One untimed warm-up of each comes first (the first run of a home unpacks busybox).
+One untimed warm-up round comes first (the first run of a home unpacks busybox).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from minidock_magic.containers.options import RunOptions
 from minidock_magic.facade import Minidock
 
 from .context import Context, log
-from .harness import Row, Target, alternate, timed
+from .harness import Measure, Row, Target, alternate, timed
 from .peers import client_env
 from .tools import minidock_argv, need, run_timed
 
@@ -40,10 +40,8 @@ def run(ctx: Context) -> list[Row]:
         if code != 0:
             raise RuntimeError(f"engine.containers.run(busybox true) exited {code}")
 
-    measures = [lambda: run_timed(*ours_cli, env=env), lambda: run_timed(*podman_cli),
-                lambda: timed(api), lambda: run_timed(*floor)]
-    for warm_up in measures:
-        warm_up()
+    measures: list[Measure] = [lambda: run_timed(*ours_cli, env=env), lambda: run_timed(*podman_cli),
+                               lambda: timed(api), lambda: run_timed(*floor)]
     log(f"container start: {ctx.runs} rounds of [minidock CLI, podman CLI, Python API, unshare floor]")
     cli, peer, warm, bare = alternate(measures, ctx.runs, log)
     return [

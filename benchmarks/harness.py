@@ -86,9 +86,13 @@ def timed(operation: Callable[[], object]) -> float:
 
 
 def alternate(measures: Sequence[Measure], runs: int,
-              progress: Callable[[str], None] | None = None) -> list[list[float]]:
+              progress: Callable[[str], None] | None = None, *, warm_up: bool = True) -> list[list[float]]:
     """Run every measure once per round, in the given order (ours, peer, ours, peer …), for
-    ``runs`` rounds; the samples per measure."""
+    ``runs`` rounds; the samples per measure. An untimed first round (``warm_up``) fills page
+    caches, bytecode caches and, for containers, the unpacked base image, for both sides alike."""
+    if warm_up:
+        for measure in measures:
+            measure()
     samples: list[list[float]] = [[] for _ in measures]
     for round_ in range(runs):
         for index, measure in enumerate(measures):

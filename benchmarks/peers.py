@@ -13,9 +13,14 @@ import resource
 import subprocess
 from pathlib import Path
 from types import TracebackType
+from typing import Self
+
+import minidock_magic
 
 from .tools import free_port, http_ok, minidock_argv, need, run, run_timed, wait_until
 
+#: The checkout whose ``minidock_magic`` this process imported: the code under test.
+PACKAGE_PARENT = str(Path(minidock_magic.__file__).resolve().parents[1])
 #: podman lowers its own RLIMIT_NPROC to this before starting conmon and runc.
 PODMAN_NPROC = 32768
 
@@ -77,7 +82,7 @@ class _Server:
                 self.process.kill()
                 self.process.wait()
 
-    def __enter__(self) -> _Server:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
@@ -122,8 +127,11 @@ class OurRegistry(_Server):
 
 
 def client_env(scratch: Path) -> dict[str, str]:
-    """Our CLI's environment: nobody's docker logins, no insecure-registry list of the caller."""
+    """Our CLI's environment: nobody's docker logins, no insecure-registry list of the caller,
+    and this very checkout's package first on the path (an editable install elsewhere would
+    otherwise decide which code the ``minidock`` script runs)."""
     env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
     env["DOCKER_CONFIG"] = str(scratch / "docker-config")
     env.pop("MINIDOCK_INSECURE_REGISTRIES", None)
     env.pop("MINIDOCK_HOME", None)

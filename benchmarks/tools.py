@@ -158,3 +158,13 @@ def tool_versions() -> dict[str, str]:
         versions[tool] = (result.stdout or result.stderr).strip().splitlines()[0] if \
             (result.stdout or result.stderr).strip() else "?"
     return versions
+
+
+def code_under_test() -> str:
+    """Which checkout's ``minidock_magic`` was measured, and its commit (read-only git)."""
+    import minidock_magic
+    root = Path(minidock_magic.__file__).resolve().parents[1]
+    result = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True, check=False)
+    commit = result.stdout.strip() or "no git"
+    return f"{root} at {commit} (plus uncommitted work)" if commit != "no git" else str(root)

@@ -6,12 +6,11 @@ magics lazily.
 
 from __future__ import annotations
 
-from typing import Any
-
 __version__ = "0.1.0"
 
 
-def load_ipython_extension(ipython: Any) -> None:
+# (No `typing` import here: every container start imports this package in a fresh helper.)
+def load_ipython_extension(ipython: object) -> None:
     from .magics import load_ipython_extension as load
 
     load(ipython)

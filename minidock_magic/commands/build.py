@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..build.builder import build
+from ..build.cache import BuildCache
 from ..errors import InvalidArgument
 from . import Streams, UsageError
 
@@ -28,6 +29,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser.add_argument("context", nargs="?", metavar="CONTEXT",
                         help="directory COPY reads from (optional for a notebook cell's Dockerfile)")
     parser.set_defaults(handler=cmd_build)
+
+    builder = sub.add_parser("builder", help="the build cache")
+    builder_sub = builder.add_subparsers(dest="builder_command", metavar="COMMAND")
+    listing = builder_sub.add_parser("ls", help="list build cache entries (step -> intermediate image)")
+    listing.set_defaults(handler=cmd_builder_ls)
+    prune = builder_sub.add_parser("prune", help="forget every cached step")
+    prune.add_argument("-f", "--force", action="store_true", help="(accepted for docker compatibility)")
+    prune.set_defaults(handler=cmd_builder_prune)
 
 
 def build_args(values: list[str]) -> dict[str, str]:
@@ -70,3 +79,18 @@ def cmd_build(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
     image = build(engine, args.context, text, tags=args.tags, build_args=build_args(args.build_args),
                   no_cache=args.no_cache, target=args.target, out=out, dockerfile_name=name)
     return str(image.id) if args.quiet else None
+
+
+def _cache(engine: Any) -> BuildCache:
+    return BuildCache(engine.home / "build-cache")
+
+
+def cmd_builder_ls(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
+    """One line per cached step: its key, the image it gave, and the instruction."""
+    return [f"{str(entry['key'])[:12]}  {str(entry.get('image', ''))[7:19]}  {entry.get('instruction', '')}"
+            for entry in _cache(engine).entries()]
+
+
+def cmd_builder_prune(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
+    removed = _cache(engine).clear()
+    return f"Deleted {removed} build cache entries (their unnamed images go at the next system prune)"

@@ -3,9 +3,15 @@
 Blobs go in first and documents last: layers and config are verified as they stream in, then the
 manifest (and index) blobs, and only then the name. A pull that fails half-way leaves the layers
 it finished (a retry skips them, as docker's does) and never a name pointing at missing content.
+
+After the layers, one line says what was fetched and what the store already had, in bytes:
+``Downloaded 1 layer (1.04MB); 2 already present (2.1MB)``. A caller that wants the figures passes
+a ``PullReport`` (``pull(engine, name, report=PullReport())``).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from ..errors import Unsupported
 from ..images.image import Image, load_image
@@ -16,18 +22,57 @@ from ..oci.reference import Reference
 from .client import RegistryClient
 from .progress import Progress
 from .session import Engine, blob_sources, open_client, parse_platform
-from .trace import Sink
+from .trace import Sink, human_size
 
 #: An index may point at another index; real images nest at most once or twice.
 MAX_NESTING = 4
 
 
+@dataclass(slots=True)
+class PullReport:
+    """What one pull did with each layer of the image: downloaded, or already in the store (so
+    not fetched). Layers only, as docker's status lines count them; the config is not counted.
+
+    >>> from ..oci.digest import Digest
+    >>> def layer(data: bytes, size: int) -> Descriptor:
+    ...     return Descriptor("application/vnd.oci.image.layer.v1.tar+gzip", Digest.of(data), size)
+    >>> print(PullReport(downloaded=[layer(b"app", 1_040_000)],
+    ...                  present=[layer(b"os", 1_050_000), layer(b"lib", 1_050_000)]))
+    Downloaded 1 layer (1.04MB); 2 already present (2.1MB)
+    """
+
+    downloaded: list[Descriptor] = field(default_factory=list)
+    present: list[Descriptor] = field(default_factory=list)
+
+    @property
+    def downloaded_bytes(self) -> int:
+        return sum(d.size for d in self.downloaded)
+
+    @property
+    def present_bytes(self) -> int:
+        return sum(d.size for d in self.present)
+
+    @property
+    def line(self) -> str:
+        count = len(self.downloaded)
+        text = f"Downloaded {count} layer{'' if count == 1 else 's'} ({human_size(self.downloaded_bytes)})"
+        if self.present:
+            text += f"; {len(self.present)} already present ({human_size(self.present_bytes)})"
+        return text
+
+    def __str__(self) -> str:
+        return self.line
+
+
 def pull(engine: Engine, text: str, *, platform: str | Platform | None = None, trace: Sink | None = None,
-         quiet: bool = False, out: Sink | None = None, insecure: bool | None = None) -> Image:
+         quiet: bool = False, out: Sink | None = None, insecure: bool | None = None,
+         report: PullReport | None = None) -> Image:
     """Pull ``text`` (``busybox``, ``127.0.0.1:5000/me/app:1``, ``name@sha256:…``) into the store.
 
-    Status lines go to ``out`` as docker prints them; ``trace`` gets one line per HTTP exchange.
+    Status lines go to ``out`` as docker prints them; ``trace`` gets one line per HTTP exchange;
+    ``report``, if given, is filled in with what happened to each layer (see ``PullReport``).
     """
+    report = report if report is not None else PullReport()
     reference = Reference.parse(text)
     wanted = parse_platform(platform)
     progress = Progress(out, quiet=quiet)
@@ -48,7 +93,8 @@ def pull(engine: Engine, text: str, *, platform: str | Platform | None = None, t
         if document.config.media_type not in mt.CONFIG_TYPES:
             raise Unsupported(f"cannot pull {reference}: it is not a container image (its config is "
                               f"{document.config.media_type})")
-        _fetch_blobs(engine, client, repo, document, progress)
+        _fetch_blobs(engine, client, repo, document, progress, report)
+        progress.status(report.line)
         for desc, data in reversed(documents):  # children before the index that lists them
             engine.content.put_bytes(data, desc.digest)
     # The store keeps what the registry calls the image (the index, whose digest `docker pull`
@@ -85,17 +131,20 @@ def _local_target(engine: Engine, reference: Reference) -> Descriptor | None:
 
 
 def _fetch_blobs(engine: Engine, client: RegistryClient, repo: str, manifest: Manifest,
-                 progress: Progress) -> None:
+                 progress: Progress, report: PullReport) -> None:
     for desc in (manifest.config, *manifest.layers):
         is_layer = desc is not manifest.config
         if engine.content.exists(desc.digest):
             if is_layer:
                 progress.status(f"{desc.digest.short}: Already exists")
+                if all(d.digest != desc.digest for d in report.downloaded):  # not a repeat in this image
+                    report.present.append(desc)
             continue
         with progress.bar(desc.digest.short, desc.size) as advance:
             client.get_blob(repo, desc, engine.content.writer(desc.digest, desc.size), advance)
         if is_layer:
             progress.status(f"{desc.digest.short}: Pull complete")
+            report.downloaded.append(desc)
 
 
 def _record_name(engine: Engine, reference: Reference, target: Descriptor) -> Descriptor | None:

@@ -22,10 +22,11 @@ MEASURED = ("container start, CLI process", "container start, warm Python proces
 def test_harness_doctests() -> None:
     sys.path.insert(0, str(REPO))
     try:
-        from benchmarks import harness
+        from benchmarks import harness, profile
     finally:
         sys.path.remove(str(REPO))
-    assert doctest.testmod(harness).failed == 0
+    for module in (harness, profile):
+        assert doctest.testmod(module).failed == 0, module.__name__
 
 
 def test_quick_run_produces_rows_with_positive_numbers(tmp_path: Path) -> None:
