@@ -298,6 +298,12 @@ class Minidock:
                       if Descriptor.from_json(c.image_target).digest in chosen]
         return image_graph(images, containers)
 
+    def build(self, context: str | Path | None, dockerfile_text: str | None = None,
+              **options: Any) -> Image:
+        """docker build: one layer per step, a visible cache, reproducible digests."""
+        from .build import build
+        return build(self, context, dockerfile_text, **options)
+
     # -- registries (remotes is imported on use: httpx costs ~100 ms of every command) -----
     def pull(self, text: str, **options: Any) -> Image:
         from .remotes.pull import pull

@@ -23,16 +23,11 @@ from typing import Any
 
 from ..errors import InvalidArgument, TooLarge
 from ..oci.digest import Digest
+from ..oci.mediatypes import INDEX_TYPES, OCI_INDEX, OCI_MANIFEST
+from ..oci.mediatypes import MANIFEST_TYPES as IMAGE_TYPES
 
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
-
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-IMAGE_TYPES = frozenset({OCI_MANIFEST, DOCKER_MANIFEST})
-INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_MANIFEST_LIST})
-MANIFEST_TYPES = IMAGE_TYPES | INDEX_TYPES
+MANIFEST_TYPES = IMAGE_TYPES | INDEX_TYPES  # everything a manifest endpoint accepts
 
 
 def _invalid(message: str) -> InvalidArgument:

@@ -8,12 +8,9 @@ import pytest
 
 from minidock_magic.errors import InvalidArgument, TooLarge
 from minidock_magic.oci.digest import Digest
+from minidock_magic.oci.mediatypes import DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST
 from minidock_magic.registry.manifests import (
-    DOCKER_MANIFEST,
-    DOCKER_MANIFEST_LIST,
     MAX_MANIFEST_BYTES,
-    OCI_INDEX,
-    OCI_MANIFEST,
     check_references,
     referenced_digests,
     validate,
