@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -74,3 +75,23 @@ def podman(tmp_path: Path) -> Iterator[Podman]:
     runroot = Path(tempfile.mkdtemp(prefix="mdpod-", dir="/tmp"))
     yield Podman(tmp_path / "podman", runroot)
     shutil.rmtree(runroot, ignore_errors=True)
+
+
+def tree_listing(root: Path) -> dict[str, tuple]:
+    """path -> (type, mode, link target or contents): what "the same filesystem" means here."""
+    listing: dict[str, tuple] = {}
+    for directory, dirs, files in os.walk(root):
+        for name in dirs + files:
+            path = Path(directory) / name
+            st = path.lstat()
+            rel = str(path.relative_to(root))
+            if stat.S_ISLNK(st.st_mode):
+                listing[rel] = ("link", os.readlink(path))
+            elif stat.S_ISDIR(st.st_mode):
+                listing[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid)
+            elif stat.S_ISREG(st.st_mode):
+                listing[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid,
+                                path.read_bytes())
+            else:
+                listing[rel] = ("other", stat.S_IFMT(st.st_mode))
+    return listing

@@ -4,8 +4,6 @@ its output."""
 from __future__ import annotations
 
 import io
-import os
-import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import pytest
 
 from minidock_magic.build.builder import build
 from minidock_magic.facade import Minidock
+from tests.conftest import tree_listing  # noqa: F401  (re-exported for the build tests)
 
 EPOCH = "1700000000"
 
@@ -75,23 +74,3 @@ def do_build(busybox_engine: Minidock) -> Callable[..., Built]:
         image = build(options.pop("engine", busybox_engine), context, dockerfile, out=out, **options)
         return Built(image, out.getvalue())
     return run
-
-
-def tree_listing(root: Path) -> dict[str, tuple]:
-    """path -> (type, mode, link target or contents): what "the same filesystem" means here."""
-    listing: dict[str, tuple] = {}
-    for directory, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(directory) / name
-            st = path.lstat()
-            rel = str(path.relative_to(root))
-            if stat.S_ISLNK(st.st_mode):
-                listing[rel] = ("link", os.readlink(path))
-            elif stat.S_ISDIR(st.st_mode):
-                listing[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid)
-            elif stat.S_ISREG(st.st_mode):
-                listing[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid,
-                                path.read_bytes())
-            else:
-                listing[rel] = ("other", stat.S_IFMT(st.st_mode))
-    return listing

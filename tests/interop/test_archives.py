@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 import pytest
 
-from minidock_magic.facade import Minidock
-from tests.conftest import Podman, need, run
+from tests.conftest import Podman, need, run, tree_listing
 
 pytestmark = pytest.mark.integration
-
-
-def tree_listing(root: Path) -> dict[str, tuple]:
-    """Everything a rootfs comparison should care about: type, mode, link target, content."""
-    listing = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            path = Path(dirpath) / name
-            info = path.lstat()
-            rel = str(path.relative_to(root))
-            if stat.S_ISLNK(info.st_mode):
-                listing[rel] = ("link", os.readlink(path))
-            elif stat.S_ISDIR(info.st_mode):
-                listing[rel] = ("dir", stat.S_IMODE(info.st_mode))
-            else:
-                listing[rel] = ("file", stat.S_IMODE(info.st_mode), path.read_bytes())
-    return listing
 
 
 def test_skopeo_reads_our_store_directly(busybox_engine, tmp_path):
