@@ -212,7 +212,12 @@ def match(method: str, path: str, query: Mapping[str, str] | None = None) -> Rou
             digest = Digest.parse(groups["digest"])
             return Route(endpoint, name, str(digest), digest)
         if "reference" in groups:
-            reference, by_digest = parse_reference(groups["reference"])
+            text = groups["reference"]
+            if endpoint is not Endpoint.MANIFEST_PUT and ":" not in text and not TAG_RE.fullmatch(text):
+                # No manifest is named by something that is not a tag: "not found", as the spec's
+                # conformance suite expects (a PUT to such a name is still TAG_INVALID).
+                raise NotFound(f"manifest {name}:{text[:80]!r} is not known", code="MANIFEST_UNKNOWN")
+            reference, by_digest = parse_reference(text)
             return Route(endpoint, name, reference, by_digest)
         return Route(endpoint, name)
     raise NotFound(f"no such endpoint: {path[:200]!r}", code="NAME_UNKNOWN")

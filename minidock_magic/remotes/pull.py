@@ -19,10 +19,11 @@ from ..oci import mediatypes as mt
 from ..oci.descriptor import Descriptor, Platform
 from ..oci.manifest import Index, Manifest, parse_any
 from ..oci.reference import Reference
+from ..results import human_size
 from .client import RegistryClient
 from .progress import Progress
 from .session import Engine, blob_sources, open_client, parse_platform
-from .trace import Sink, human_size
+from .trace import Sink
 
 #: An index may point at another index; real images nest at most once or twice.
 MAX_NESTING = 4

@@ -18,11 +18,12 @@ from ..oci.descriptor import Descriptor, Platform
 from ..oci.digest import Digest
 from ..oci.manifest import Index, parse_any
 from ..oci.reference import Reference
+from ..results import human_size
 from .client import RegistryClient
 from .progress import Progress
 from .records import BlobSources
 from .session import Engine, blob_sources, open_client
-from .trace import Sink, human_size
+from .trace import Sink
 
 #: Mount attempts per blob before uploading it: each refused mount is one wasted round trip.
 MAX_MOUNT_TRIES = 3

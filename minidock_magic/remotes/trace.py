@@ -9,8 +9,6 @@ Secrets never reach the trace: an ``Authorization`` header shows only its scheme
 that look like signatures or tokens are masked, and no body is ever printed (so neither a token
 server's answer nor a password can leak into a notebook someone shares).
 
->>> human_size(1234), human_size(999), human_size(2_500_000)
-('1.23kB', '999B', '2.5MB')
 >>> redact_authorization("Bearer eyJhbGciOi.secret"), redact_authorization("Basic dTpw")
 ('Bearer ***', 'Basic ***')
 """
@@ -22,6 +20,8 @@ from collections.abc import Callable
 from typing import IO, Any, Union
 
 import httpx
+
+from ..results import human_size
 
 #: Where lines go: a callable taking one line, or a text stream (a notebook cell's stdout).
 Sink = Union[Callable[[str], None], IO[str]]  # noqa: UP007 (a runtime alias, not an annotation)
@@ -43,15 +43,6 @@ def line_writer(target: Sink | None) -> Callable[[str], None] | None:
         if flush is not None:
             flush()
     return emit
-
-
-def human_size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB"):
-        if value < 1000:
-            return f"{int(value)}B" if unit == "B" else f"{value:.3g}{unit}"
-        value /= 1000
-    return f"{value:.3g}TB"
 
 
 def redact_authorization(value: str) -> str:

@@ -343,7 +343,7 @@ def test_cross_repository_mount(client: httpx.Client, push: Pusher) -> None:
 def test_errors_are_spec_shaped(client: httpx.Client) -> None:
     cases = [("GET", "/v2/UPPER/tags/list", 400, "NAME_INVALID"),
              ("GET", "/v2/a/blobs/sha256:zz", 400, "DIGEST_INVALID"),
-             ("GET", "/v2/a/manifests/bad@ref", 400, "TAG_INVALID"),
+             ("GET", "/v2/a/manifests/bad@ref", 404, "MANIFEST_UNKNOWN"),
              ("GET", "/v2/a/nothing", 404, "NAME_UNKNOWN"),
              ("GET", "/elsewhere", 404, "NAME_UNKNOWN"),
              ("POST", "/v2/a/manifests/x", 405, "UNSUPPORTED"),

@@ -26,6 +26,7 @@ from minidock_magic.remotes import (
     push,
     search,
 )
+from minidock_magic.results import human_size
 from tests.conftest import need, run
 from tests.remotes.conftest import free_port
 
@@ -49,7 +50,8 @@ def test_push_then_pull_into_another_home_gives_the_same_image(busybox_engine, s
     pulled = pull(second_engine, name, out=status.append)
     assert pulled.digest == local.digest and pulled.id == local.id
     assert [d.digest for d in pulled.layers] == [d.digest for d in local.layers]
-    assert status == ["1: Pulling from me/busybox", f"{layer}: Pull complete", f"Digest: {digest}",
+    assert status == ["1: Pulling from me/busybox", f"{layer}: Pull complete",
+                      f"Downloaded 1 layer ({human_size(local.layers[0].size)})", f"Digest: {digest}",
                       f"Status: Downloaded newer image for {name}", name]
     assert all(second_engine.content.verify(b.digest) for b in pulled.blobs())
     assert second_engine.image_inspect(name)["RepoDigests"] == [f"{registry.address}/me/busybox@{digest}"]
