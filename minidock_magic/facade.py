@@ -55,11 +55,13 @@ STALE_TMP_SECONDS = 60
 
 
 class Minidock:
-    def __init__(self, home: str | Path | None = None, *, compression: str = "gzip") -> None:
+    def __init__(self, home: str | Path | None = None, *, compression: str = "gzip",
+                 snapshotter: str | None = None) -> None:
         if compression not in COMPRESSIONS:
             raise InvalidArgument(f"unknown compression {compression!r} (use {', '.join(COMPRESSIONS)})")
         self.layout = Layout(Path(home) if home is not None else default_home())
         self.compression = compression
+        self._snapshotter_choice = snapshotter  # None: $MINIDOCK_SNAPSHOTTER, the home's, the host's
         self.content = ContentStore(self.layout.oci, tmp_dir=self.layout.tmp)
         self.names = ImageStore(self.layout.oci, self.layout.locks / "images.lock")
         self.names.initialise()
@@ -72,7 +74,7 @@ class Minidock:
     def snapshotter(self) -> Snapshotter:
         """overlay where this host can mount it (rootless too), else copy; fixed per home."""
         from .snapshots.unpack import snapshotter_for
-        return snapshotter_for(self.layout)
+        return snapshotter_for(self.layout, prefer=self._snapshotter_choice)
 
     @functools.cached_property
     def containers(self) -> Containers:

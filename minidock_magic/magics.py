@@ -50,7 +50,9 @@ class ErrorLine:
 class DockMagics(Magics):
     home = Unicode("", help="Store directory (default: $MINIDOCK_HOME or the user data dir)").tag(config=True)
     compression = Unicode("gzip", help="Layer compression for new layers: gzip, none, zstd").tag(config=True)
-    default_registry = Unicode("", help="Registry host used when a name has none").tag(config=True)
+    snapshotter = Unicode("", help="overlay or copy (default: what this host allows)").tag(config=True)
+    default_registry = Unicode("", help="Registry host for `%dock pull NAME` and `%dock search` when "
+                               "the name has none (e.g. localhost:5000 for a class registry)").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
@@ -60,9 +62,10 @@ class DockMagics(Magics):
     @property
     def engine(self) -> Any:
         from .facade import Minidock
-        key = (self.home, self.compression)
+        key = (self.home, self.compression, self.snapshotter)
         if self._engine is None or key != self._engine_key:
-            self._engine = Minidock(self.home or None, compression=self.compression)
+            self._engine = Minidock(self.home or None, compression=self.compression,
+                                    snapshotter=self.snapshotter or None)
             self._engine_key = key
         return self._engine
 
@@ -78,12 +81,35 @@ class DockMagics(Magics):
             argv = shlex.split(line)
         except ValueError as exc:
             return ErrorLine(f"%dock: {exc}")
-        return run_command(self.engine, argv, cell)
+        return run_command(self.engine, with_default_registry(argv, self.default_registry), cell)
 
 
 #: Commands that only make sense in a notebook: they answer with widgets, not text.
 NOTEBOOK_COMMANDS = {"explore": "%dock explore IMAGE   (click through an image's layers and files)",
                      "panel": "%dock panel CONTAINER (its writable layer, and start/stop buttons)"}
+
+
+def with_default_registry(argv: list[str], registry: str) -> list[str]:
+    """A class registry as the default for pulls and searches: ``pull me/app`` becomes
+    ``pull localhost:5000/me/app`` (push keeps docker's rule: the name says where it goes).
+
+    >>> with_default_registry(["pull", "me/app:1"], "localhost:5000")
+    ['pull', 'localhost:5000/me/app:1']
+    >>> with_default_registry(["pull", "example.com/app"], "localhost:5000")
+    ['pull', 'example.com/app']
+    >>> with_default_registry(["search", "app"], "localhost:5000")
+    ['search', '--registry', 'localhost:5000', 'app']
+    """
+    if not registry or not argv:
+        return argv
+    if argv[0] == "search" and "--registry" not in argv:
+        return ["search", "--registry", registry, *argv[1:]]
+    if argv[0] == "pull" and len(argv) >= 2 and not argv[-1].startswith("-"):
+        first = argv[-1].split("/")[0]
+        has_host = "/" in argv[-1] and ("." in first or ":" in first or first == "localhost")
+        if not has_host:
+            return [*argv[:-1], f"{registry}/{argv[-1]}"]
+    return argv
 
 
 def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:

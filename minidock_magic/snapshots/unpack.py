@@ -138,12 +138,13 @@ def unpack(snapshotter: Snapshotter, content: ContentStore, image: Image, *,
 
 
 # -- choosing a snapshotter -------------------------------------------------------------------
-def _choice(layout: Layout, capabilities: HostCapabilities | None) -> tuple[str, bool, str]:
+def _choice(layout: Layout, capabilities: HostCapabilities | None,
+            prefer: str | None = None) -> tuple[str, bool, str]:
     """(kind, rootless, why): the setting, else this home's earlier choice, else the host's say."""
     recorded = layout.snapshots / "driver"
-    kind, why = os.environ.get(ENV, "").strip().lower(), f"{ENV} says so"
+    kind, why = (prefer or os.environ.get(ENV, "")).strip().lower(), "the settings say so"
     if kind and kind not in CHOICES:
-        raise InvalidArgument(f"{ENV}={kind!r} is not one of: {', '.join(CHOICES)}")
+        raise InvalidArgument(f"snapshotter {kind!r} is not one of: {', '.join(CHOICES)}")
     if not kind:
         with contextlib.suppress(FileNotFoundError):
             kind, why = recorded.read_text().strip(), f"this home uses it ({recorded})"
@@ -165,14 +166,15 @@ def _choice(layout: Layout, capabilities: HostCapabilities | None) -> tuple[str,
     return kind, rootless, why
 
 
-def snapshotter_for(layout: Layout, capabilities: HostCapabilities | None = None) -> Snapshotter:
+def snapshotter_for(layout: Layout, capabilities: HostCapabilities | None = None,
+                    prefer: str | None = None) -> Snapshotter:
     """overlay where this host can mount it (rootless too), else copy; ``$MINIDOCK_SNAPSHOTTER``
     forces either. The first choice is recorded in the home and kept (its containers and layers
     live in that snapshotter's store, under ``layout.snapshots/<kind>``)."""
     from .copy import CopySnapshotter
     from .overlay import OverlaySnapshotter
 
-    kind, rootless, _why = _choice(layout, capabilities)
+    kind, rootless, _why = _choice(layout, capabilities, prefer)
     if kind == "overlay":
         return OverlaySnapshotter(layout.snapshots / ("overlay-rootless" if rootless else "overlay"),
                                   rootless=rootless)
