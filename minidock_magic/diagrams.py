@@ -70,9 +70,10 @@ def _q(text: str) -> str:
 
 
 def _attributes(node: Node) -> str:
+    layer_fill = SHARED_FILL if node.shared else LAYER_FILL
     shape, fill = {"image": ("box", IMAGE_FILL), "container": ("box", CONTAINER_FILL),
-                   "repository": ("folder", IMAGE_FILL), "blob": ("note", LAYER_FILL)}.get(
-        node.kind, ("box", SHARED_FILL if node.shared else LAYER_FILL))
+                   "repository": ("folder", IMAGE_FILL), "blob": ("note", layer_fill)}.get(
+        node.kind, ("box", layer_fill))
     style = "filled,rounded" if node.kind in ("image", "container") else "filled"
     if node.kind == "container":
         style += ",dashed"
@@ -117,9 +118,33 @@ def image_graph(images: list[Image], containers: list[tuple[str, Image]] = ()) -
     return LayerGraph(list(nodes.values()), edges, "Images, their layers, and what they share")
 
 
+def registry_graph(contents: list[tuple[str, list[str], list[tuple[str, int]]]]) -> LayerGraph:
+    """A registry (仓库服务器) and its repositories (仓库): each repository points at the blobs its
+    images use; a blob held once but used by several repositories is drawn once and marked shared.
+    ``contents`` is ``[(repository, tags, [(blob digest, size), …]), …]``."""
+    users: Counter[str] = Counter()
+    for _, _, blobs in contents:
+        for digest in {d for d, _ in blobs}:
+            users[digest] += 1
+    nodes: dict[str, Node] = {}
+    edges: list[tuple[str, str, str]] = []
+    for repository, tags, blobs in sorted(contents):
+        repo_key = f"repo:{repository}"
+        nodes[repo_key] = Node(repo_key, f"{repository}\ntags: {', '.join(tags) or '-'}", "repository")
+        for digest, size in sorted(set(blobs)):
+            key = f"blob:{digest.split(':')[-1][:16]}"
+            shared = users[digest] > 1
+            label = f"blob {digest.split(':')[-1][:12]}\n{human_size(size)}" + \
+                (f"\nin {users[digest]} repositories" if shared else "")
+            nodes.setdefault(key, Node(key, label, "blob", shared))
+            edges.append((repo_key, key, "solid"))
+    return LayerGraph(list(nodes.values()), edges,
+                      "A registry: repositories and the blobs they share (each stored once)")
+
+
 def _clip(text: str, width: int) -> str:
     text = text.replace("/bin/sh -c #(nop) ", "").strip()
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-__all__ = ["LayerGraph", "Node", "image_graph"]
+__all__ = ["LayerGraph", "Node", "image_graph", "registry_graph"]

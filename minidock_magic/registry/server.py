@@ -18,6 +18,7 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
+from ..diagrams import LayerGraph, registry_graph
 from ..errors import InvalidArgument, Unavailable
 from .app import LoggedRequest, create_app
 from .auth import Auth, Mode, add_user
@@ -100,6 +101,10 @@ class RegistryServer:
         self._thread.join(timeout)
         self._socket.close()
         self._server = self._thread = None
+
+    def graph(self) -> LayerGraph:
+        """Repositories and the blobs they share, as a diagram (``_repr_svg_`` in notebooks)."""
+        return registry_graph(Storage(self.data_dir).contents())
 
     def __enter__(self) -> RegistryServer:
         return self.start()

@@ -289,6 +289,24 @@ class Storage:
         return found
 
     # -- garbage collection --------------------------------------------------------------------
+    def contents(self) -> list[tuple[str, list[str], list[tuple[str, int]]]]:
+        """Each repository with its tags and the blobs its tagged manifests use (for diagrams)."""
+        found = []
+        for name in self.repositories():
+            tags = self.tags(name)
+            blobs: set[tuple[str, int]] = set()
+            for tag in tags:
+                try:
+                    stored = self.get_manifest(name, tag)
+                except NotFound:
+                    continue
+                layer_digests, _children = referenced_digests(stored.body)
+                for text in layer_digests:
+                    with contextlib.suppress(InvalidArgument, FileNotFoundError):
+                        blobs.add((text, self._blob_path(Digest.parse(text)).stat().st_size))
+            found.append((name, tags, sorted(blobs)))
+        return found
+
     def garbage_collect(self) -> tuple[int, int]:
         """Delete blobs no manifest in any repository references; return (blobs removed, bytes freed).
 

@@ -84,3 +84,19 @@ def test_explore_returns_the_image_explorer_widget(ip):
     assert isinstance(explorer, ImageExplorer) and explorer.rows
     assert isinstance(ip.run_line_magic("dock", "explore"), ErrorLine)
     assert isinstance(ip.run_line_magic("dock", "explore nothere"), ErrorLine)
+
+
+def test_registry_graph_shows_shared_blobs_once(busybox_engine, tmp_path):
+    from minidock_magic.registry import RegistryServer
+    with RegistryServer(tmp_path / "registry") as registry:
+        for repo in ("alice/box", "bob/box"):
+            busybox_engine.tag("busybox", f"{registry.address}/{repo}:1")
+            busybox_engine.push(f"{registry.address}/{repo}:1")
+        graph = registry.graph()
+    repositories = [n for n in graph.nodes if n.kind == "repository"]
+    assert sorted(n.label.split("\n")[0] for n in repositories) == ["alice/box", "bob/box"]
+    layer = busybox_engine.image("busybox").layers[0].digest
+    [blob] = [n for n in graph.nodes if n.kind == "blob" and layer.encoded[:12] in n.label]
+    assert blob.shared and "in 2 repositories" in blob.label
+    assert sum(1 for edge in graph.edges if edge[1] == blob.id) == 2
+    assert "<svg" in graph._repr_svg_()
