@@ -100,3 +100,13 @@ def test_registry_graph_shows_shared_blobs_once(busybox_engine, tmp_path):
     assert blob.shared and "in 2 repositories" in blob.label
     assert sum(1 for edge in graph.edges if edge[1] == blob.id) == 2
     assert "<svg" in graph._repr_svg_()
+
+
+def test_graph_puts_a_containers_writable_layer_on_its_image(ip, busybox_engine):
+    ip.run_line_magic("dock", "create --name box busybox true")
+    graph = ip.run_line_magic("dock", "graph busybox")
+    [container] = [n for n in graph.nodes if n.kind == "container"]
+    assert "box" in container.label and "writable layer" in container.label
+    top = busybox_engine.image("busybox").config.chain_ids[-1]
+    assert (container.id, f"layer:{top.encoded[:16]}", "dashed") in graph.edges
+    assert "container box" in graph._repr_svg_()
