@@ -37,9 +37,11 @@ def run(ctx: Context) -> list[Row]:
     log(f"lessons: nbval over {len(found)} notebooks, once")
     env = dict(os.environ, MINIDOCK_HOME=str(ctx.dir("lessons-home")),
                DOCKER_CONFIG=str(ctx.workspace / "docker-config"))
+    sanitize = REPO / "notebooks" / "sanitize.cfg"
+    options = ["--nbval-sanitize-with", str(sanitize)] if sanitize.is_file() else []
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                             "--nbval", *map(str, found)], capture_output=True, text=True,
+                             "--nbval", *options, *map(str, found)], capture_output=True, text=True,
                             cwd=ctx.workspace, env=env, check=False)
     elapsed = time.perf_counter() - started
     summary = re.sub(r"\x1b\[[0-9;]*m", "", result.stdout.strip().splitlines()[-1]) \

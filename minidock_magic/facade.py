@@ -7,51 +7,34 @@ below it (oci, content, diff, images, …).
 from __future__ import annotations
 
 import functools
-import os
 import shutil
 import tempfile
-import time
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .content.store import ContentStore
-
-if TYPE_CHECKING:
-    from .containers.service import Containers
-    from .snapshots.base import Snapshotter
 from .diagrams import LayerGraph, image_graph
 from .errors import Conflict, InvalidArgument, NotFound
 from .home import COMPRESSIONS, Layout, default_home
-from .images import archive, reachability
+from .images import archive, describe, lookup, maintenance
 from .images.bootstrap import bootstrap_image
 from .images.changes import apply_changes
 from .images.image import Image, load_image
 from .images.store import ImageStore
 from .images.unpack import unpack_layers
-from .images.writer import (
-    DEFAULT_PATH,
-    layer_descriptor,
-    source_date_epoch,
-    store_image,
-    store_tree_layer,
-)
+from .images.writer import DEFAULT_PATH, layer_descriptor, source_date_epoch, store_image, store_tree_layer
 from .oci.config import History, ImageConfig, rfc3339
 from .oci.descriptor import Descriptor
 from .oci.digest import Digest
 from .oci.reference import Reference
-from .results import (
-    CheckReport,
-    DiskUsage,
-    HistoryRow,
-    ImageList,
-    ImageRow,
-    PruneReport,
-)
-from .results import History as HistoryResult
+from .results import CheckReport, DiskUsage, ImageList, PruneReport
+from .results import History as HistoryTable
+
+if TYPE_CHECKING:
+    from .containers.service import Containers
+    from .snapshots.base import Snapshotter
 
 BUILTIN_BUSYBOX = Reference.parse("busybox")
-STALE_TMP_SECONDS = 60
 
 
 class Minidock:
@@ -93,33 +76,18 @@ class Minidock:
         """An image by name (``busybox``), name@digest, ID or ID prefix, or manifest digest.
         The built-in busybox is made on first use, with no network."""
         entries = self.names.entries()
-        reference = _try_reference(text)
+        reference = lookup.try_reference(text)
+        target = None
         if reference is not None:
-            for entry in entries:
-                if entry.reference is not None and (
-                        (reference.digest is not None and entry.target.digest == reference.digest)
-                        or (reference.digest is None and entry.reference == reference)):
-                    return self._load(entry.target)
-            if reference.digest is not None and self.content.exists(reference.digest):
-                return self._load_by_digest(reference.digest)
-            if reference == BUILTIN_BUSYBOX:
+            target = lookup.by_name(entries, reference) or \
+                lookup.unnamed_manifest(self.content, reference.digest)
+            if target is None and reference == BUILTIN_BUSYBOX:
                 return self.bootstrap()
-        matches = {e.target.digest: e.target for e in entries if _id_matches(text, e.target.digest)}
-        for entry in entries:
-            image = self._load(entry.target)
-            if _id_matches(text, image.id):
-                matches[entry.target.digest] = entry.target
-        if len(matches) > 1:
-            raise InvalidArgument(f"ambiguous image ID prefix {text!r}: {len(matches)} images match")
-        if matches:
-            return self._load(next(iter(matches.values())))
-        full = _try_digest(text)
-        if full is not None and self.content.exists(full):
-            try:  # an unnamed manifest: a build step, or an image pulled by digest
-                return self._load_by_digest(full)
-            except InvalidArgument:
-                pass  # some other blob (a layer, a config nobody names)
-        raise NotFound(f"No such image: {text}")
+        target = target or lookup.by_id(entries, text, lambda t: self._load(t).id) or \
+            lookup.unnamed_manifest(self.content, lookup.try_digest(text))
+        if target is None:
+            raise NotFound(f"No such image: {text}")
+        return self._load(target)
 
     def list_images(self) -> list[Image]:
         by_digest: dict[Digest, Descriptor] = {}
@@ -130,11 +98,6 @@ class Minidock:
     def _load(self, target: Descriptor) -> Image:
         return load_image(self.content, target, tuple(self.names.names_of(target.digest)))
 
-    def _load_by_digest(self, digest: Digest) -> Image:
-        from .oci.manifest import parse_any
-        document = parse_any(self.content.read_bytes(digest))
-        return self._load(Descriptor(document.media_type, digest, self.content.size(digest)))
-
     # -- image commands ----------------------------------------------------------------------
     def bootstrap(self) -> Image:
         """(Re)make the built-in busybox image from the host's static busybox."""
@@ -143,19 +106,7 @@ class Minidock:
         return self._load(target)
 
     def images(self) -> ImageList:
-        images = self.list_images()
-        users = Counter(digest for image in images for digest in {lay.digest for lay in image.layers})
-        rows = []
-        for image in images:
-            layers = {layer.digest: layer.size for layer in image.layers}
-            shared = sum(size for digest, size in layers.items() if users[digest] > 1)
-            for name in image.names or (None,):
-                rows.append(ImageRow(name.familiar_repository if name else "<none>",
-                                     (name.tag or "<none>") if name else "<none>", image.id,
-                                     image.digest, image.config.created, image.size, shared,
-                                     image.size - shared))
-        rows.sort(key=lambda r: (r.repository, r.tag))
-        return ImageList(rows)
+        return describe.image_list(self.list_images())
 
     def tag(self, source: str, target: str) -> Image:
         image = self.image(source)
@@ -166,7 +117,7 @@ class Minidock:
         """docker's rmi: untag a name; when no name is left, delete the image and the blobs
         nothing else needs. By ID with several names, only with ``force``."""
         image = self.image(text)
-        reference = _try_reference(text)
+        reference = lookup.try_reference(text)
         by_name = reference is not None and reference in image.names
         if not by_name and len(image.names) > 1 and not force:
             raise Conflict(f"unable to delete {image.id.short} (must be forced) - image is referenced "
@@ -182,42 +133,16 @@ class Minidock:
             report.append(f"Untagged: {name.familiar}")
         if not self.names.names_of(image.digest):
             self.names.remove(None, image.digest)
-            freed = self._collect(exclude_roots={image.digest} if image.digest not in in_use else set())
+            freed = maintenance.collect(self.content, [r for r in self._roots()
+                                                       if r.digest != image.digest or r.digest in in_use])
             report += [f"Deleted: {d}" for d in freed]
         return report
 
     def image_inspect(self, text: str) -> dict[str, Any]:
-        image = self.image(text)
-        config = image.config
-        return {
-            "Id": str(image.id),
-            "RepoTags": [n.familiar for n in image.names],
-            "RepoDigests": sorted({f"{n.familiar_repository}@{image.digest}" for n in image.names}),
-            "Parent": "",
-            "Comment": (config.history[-1].comment or "") if config.history else "",
-            "Created": config.created,
-            "Author": config.data.get("author", ""),
-            "Config": config.run,
-            "Architecture": config.platform.architecture,
-            "Os": config.platform.os,
-            "Size": image.size,
-            "RootFS": {"Type": "layers", "Layers": [str(d) for d in config.diff_ids]},
-            "Descriptor": image.target.to_json(),
-            "Layers": [layer.to_json() for layer in image.layers],
-            "ChainIDs": [str(c) for c in config.chain_ids],
-        }
+        return describe.inspect(self.image(text))
 
-    def history(self, text: str) -> HistoryResult:
-        image = self.image(text)
-        by_diff_id = dict(zip(image.config.diff_ids, image.layers))
-        rows = []
-        pairs = image.config.layer_history()
-        for position, (step, diff_id) in enumerate(reversed(pairs)):
-            layer = by_diff_id.get(diff_id) if diff_id else None
-            rows.append(HistoryRow(image.id.short if position == 0 else "<missing>", step.created,
-                                   step.created_by or "", layer.size if layer else 0,
-                                   step.comment or "", layer.digest if layer else None))
-        return HistoryResult(rows)
+    def history(self, text: str) -> HistoryTable:
+        return describe.history(self.image(text))
 
     def save(self, texts: list[str], out: BinaryIO) -> None:
         if not texts:
@@ -225,7 +150,7 @@ class Minidock:
         chosen: dict[Digest, Image] = {}
         for text in texts:
             image = self.image(text)
-            reference = _try_reference(text)
+            reference = lookup.try_reference(text)
             names = (reference,) if reference is not None and reference in image.names else image.names
             previous = chosen.get(image.digest)
             merged = tuple(dict.fromkeys((*(previous.names if previous else ()), *names)))
@@ -333,59 +258,18 @@ class Minidock:
     def _images_in_use(self) -> set[Digest]:
         return {root.digest for root in self._container_roots()}
 
-    def _collect(self, exclude_roots: set[Digest] = frozenset()) -> list[Digest]:  # type: ignore[assignment]
-        reachable = reachability.walk(self.content, [r for r in self._roots()
-                                                     if r.digest not in exclude_roots])
-        freed = []
-        for blob in list(self.content.walk()):
-            if blob.digest not in reachable.present:
-                self.content.delete(blob.digest)
-                freed.append(blob.digest)
-        return freed
-
     def system_check(self) -> CheckReport:
-        reachable = reachability.walk(self.content, self._roots())
-        blobs = list(self.content.walk())
-        return CheckReport(
-            blobs=len(blobs),
-            corrupt=[b.digest for b in blobs if not self.content.verify(b.digest)],
-            missing=reachable.missing,
-            dangling=[b.digest for b in blobs if b.digest not in reachable.present],
-            unreadable=reachable.unreadable)
+        return maintenance.check(self.content, self._roots())
 
     def system_prune(self, *, all_images: bool = False) -> PruneReport:
         """Drop untagged images (all unused ones with ``all_images``), then every blob that
         nothing references, and stale temp files a crash may have left."""
-        untagged = []
-        in_use = self._images_in_use()
-        for entry in self.names.entries():
-            if entry.target.digest in in_use:
-                continue
-            if entry.reference is None or all_images:
-                self.names.remove(entry.reference, entry.target.digest)
-                untagged.append(entry.reference.familiar if entry.reference else str(entry.target.digest))
-        sizes = {b.digest: b.size for b in self.content.walk()}
-        deleted = self._collect()
-        freed = sum(sizes[d] for d in deleted)
-        if self.layout.tmp.is_dir():
-            cutoff = time.time() - STALE_TMP_SECONDS
-            for stale in self.layout.tmp.iterdir():
-                if stale.lstat().st_mtime < cutoff:  # younger ones may be a live ingest
-                    freed += _remove(stale)
-        return PruneReport(deleted, untagged, freed)
+        return maintenance.prune(self.content, self.names, in_use=self._images_in_use(),
+                                 extra_roots=self._container_roots(), tmp_dir=self.layout.tmp,
+                                 all_images=all_images)
 
     def system_df(self) -> DiskUsage:
-        images = self.list_images()
-        users: Counter[Digest] = Counter()
-        for image in images:
-            for digest in {b.digest for b in image.blobs()}:
-                users[digest] += 1
-        sizes = {b.digest: b.size for b in self.content.walk()}
-        return DiskUsage(
-            images=len(images), blobs=len(sizes), total=sum(sizes.values()),
-            shared=sum(s for d, s in sizes.items() if users[d] > 1),
-            unique=sum(s for d, s in sizes.items() if users[d] == 1),
-            unused=sum(s for d, s in sizes.items() if users[d] == 0))
+        return maintenance.disk_usage(self.content, self.list_images())
 
     def info(self) -> dict[str, Any]:
         from .runtime import probe_host
@@ -394,37 +278,4 @@ class Minidock:
                 "images": len(self.list_images()), "blobs": sum(1 for _ in self.content.walk()),
                 "isolation": host.default_isolation().value if host.default_isolation() else "none",
                 "host": host.describe()}
-
-
-def _try_reference(text: str) -> Reference | None:
-    try:
-        return Reference.parse(text)
-    except InvalidArgument:
-        return None
-
-
-def _try_digest(text: str) -> Digest | None:
-    try:
-        return Digest.parse(text)
-    except InvalidArgument:
-        return None
-
-
-def _id_matches(text: str, digest: Digest) -> bool:
-    hexpart = text.removeprefix(f"{digest.algorithm}:")
-    return len(hexpart) >= 4 and all(c in "0123456789abcdef" for c in hexpart) \
-        and digest.encoded.startswith(hexpart)
-
-
-def _remove(path: Path) -> int:
-    try:
-        if path.is_dir() and not path.is_symlink():
-            size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-            shutil.rmtree(path)
-            return size
-        size = path.lstat().st_size
-        os.unlink(path)
-        return size
-    except FileNotFoundError:
-        return 0
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import posixpath
 import tarfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -141,7 +142,9 @@ def load(content: ContentStore, source: BinaryIO) -> list[Loaded]:
         with content.writer(expected, size) as writer:
             while chunk := stream.read(1 << 20):
                 writer.write(chunk)
-            existed = expected is not None and content.exists(expected)
+            # By what was written, not only by what was expected: a docker-archive layer comes
+            # with no digest, and one the store already had must survive a failed load.
+            existed = content.exists(expected if expected is not None else writer.digest)
             info = writer.commit()
         if not existed:
             added.append(info.digest)
@@ -258,7 +261,10 @@ def _ingest_docker_layer(archive: _Archive, content: ContentStore, ingest: Inges
     with content.open(digest) as blob:
         kind = compression.detect(blob.read(4))
         blob.seek(0)
-        actual = digest if kind == "none" else compression.diff_id_of(blob)
+        try:
+            actual = digest if kind == "none" else compression.diff_id_of(blob)
+        except (EOFError, OSError, zlib.error) as exc:  # a truncated or corrupt gzip stream
+            raise InvalidArgument(f"layer {path} is not a readable {kind} stream: {exc}") from None
     if actual != diff_id:
         raise DigestMismatch(f"layer {path} has diff_id {actual}, but the config says {diff_id}")
     return Descriptor(mt.OCI_LAYER_BY_COMPRESSION[kind], digest, content.size(digest))

@@ -1,0 +1,58 @@
+"""What ``images``, ``image inspect`` and ``history`` show about images (pure: no I/O)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from ..results import History, HistoryRow, ImageList, ImageRow
+from .image import Image
+
+
+def image_list(images: list[Image]) -> ImageList:
+    """One row per name; a layer another image also uses counts as shared."""
+    users = Counter(digest for image in images for digest in {layer.digest for layer in image.layers})
+    rows = []
+    for image in images:
+        layers = {layer.digest: layer.size for layer in image.layers}
+        shared = sum(size for digest, size in layers.items() if users[digest] > 1)
+        for name in image.names or (None,):
+            rows.append(ImageRow(name.familiar_repository if name else "<none>",
+                                 (name.tag or "<none>") if name else "<none>", image.id, image.digest,
+                                 image.config.created, image.size, shared, image.size - shared))
+    rows.sort(key=lambda r: (r.repository, r.tag))
+    return ImageList(rows)
+
+
+def inspect(image: Image) -> dict[str, Any]:
+    """docker's ``image inspect`` object, plus what a student should see: descriptors, ChainIDs."""
+    config = image.config
+    return {
+        "Id": str(image.id),
+        "RepoTags": [n.familiar for n in image.names],
+        "RepoDigests": sorted({f"{n.familiar_repository}@{image.digest}" for n in image.names}),
+        "Parent": "",
+        "Comment": (config.history[-1].comment or "") if config.history else "",
+        "Created": config.created,
+        "Author": config.data.get("author", ""),
+        "Config": config.run,
+        "Architecture": config.platform.architecture,
+        "Os": config.platform.os,
+        "Size": image.size,
+        "RootFS": {"Type": "layers", "Layers": [str(d) for d in config.diff_ids]},
+        "Descriptor": image.target.to_json(),
+        "Layers": [layer.to_json() for layer in image.layers],
+        "ChainIDs": [str(c) for c in config.chain_ids],
+    }
+
+
+def history(image: Image) -> History:
+    """Newest step first; steps that only changed metadata have no layer and size 0."""
+    by_diff_id = dict(zip(image.config.diff_ids, image.layers))
+    rows = []
+    for position, (step, diff_id) in enumerate(reversed(image.config.layer_history())):
+        layer = by_diff_id.get(diff_id) if diff_id else None
+        rows.append(HistoryRow(image.id.short if position == 0 else "<missing>", step.created,
+                               step.created_by or "", layer.size if layer else 0, step.comment or "",
+                               layer.digest if layer else None))
+    return History(rows)
