@@ -7,12 +7,13 @@ import argparse
 import io
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..build.builder import build
-from ..build.cache import BuildCache
 from ..errors import InvalidArgument
 from . import Streams, UsageError
+
+if TYPE_CHECKING:  # the build engine is imported by the commands that build (~30 ms otherwise)
+    from ..build.cache import BuildCache
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -76,12 +77,14 @@ def cmd_build(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
     if args.context is None and text is None:
         raise UsageError("build needs a CONTEXT directory (or, in a notebook, a Dockerfile as the cell)")
     out = io.StringIO() if args.quiet else io_.stdout
+    from ..build.builder import build
     image = build(engine, args.context, text, tags=args.tags, build_args=build_args(args.build_args),
                   no_cache=args.no_cache, target=args.target, out=out, dockerfile_name=name)
     return str(image.id) if args.quiet else None
 
 
 def _cache(engine: Any) -> BuildCache:
+    from ..build.cache import BuildCache
     return BuildCache(engine.home / "build-cache")
 
 

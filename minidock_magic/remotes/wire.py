@@ -29,7 +29,7 @@ from ..oci.digest import Digest
 from ..oci.reference import PATH_GRAMMAR
 from .credentials import Credential
 
-PIECE = 256 << 10
+PIECE = 1 << 20
 _LOCAL = ("localhost", "127.0.0.1", "[::1]", "::1")
 INSECURE_ENV = "MINIDOCK_INSECURE_REGISTRIES"
 

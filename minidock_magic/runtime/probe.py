@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
+import platform
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..errors import Unavailable
 from .spec import Isolation
+
+#: Bump when the probe learns to look for something new, so cached answers are not reused.
+PROBE_VERSION = 1
 
 #: Namespaces a container needs: mount, PID, UTS, IPC and network (for ``network="none"``).
 REQUIRED = frozenset({"mount", "pid", "uts", "ipc", "net"})
@@ -99,15 +106,45 @@ class HostCapabilities:
 
 @functools.cache
 def probe_host() -> HostCapabilities:
-    """Try, in a fresh child process, what this host allows (once per process)."""
+    """What this host allows: tried once per boot (a child process really attempts each thing),
+    then remembered in the user's cache dir, so a CLI command does not pay ~120 ms each time."""
+    cache = _cache_file()
+    try:
+        return HostCapabilities.from_dict(json.loads(cache.read_text()))
+    except (OSError, ValueError, TypeError):
+        pass
+    found = _probe_now()
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(found))
+        os.replace(tmp, cache)
+    return HostCapabilities.from_dict(found)
+
+
+def _cache_file() -> Path:
+    """Keyed by boot, user and kernel: a reboot, another user or a new kernel probes again."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = "unknown"
+    key = f"{boot}-{os.geteuid()}-{platform.release()}-{PROBE_VERSION}"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "minidock" / f"host-{key}.json"
+
+
+def _probe_now() -> dict[str, Any]:
     from .process import helper_command, helper_env
 
     try:
         done = subprocess.run(helper_command("_probe"), env=helper_env(), capture_output=True,
                               stdin=subprocess.DEVNULL, timeout=60, check=True)
-        return HostCapabilities.from_dict(json.loads(done.stdout))
+        data = json.loads(done.stdout)
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
         detail = getattr(exc, "stderr", b"") or b""
         raise Unavailable(f"cannot probe what this host allows: {exc} "
                           f"{detail.decode(errors='replace').strip()[-200:]}") from None
+    if not isinstance(data, dict):
+        raise Unavailable("cannot probe what this host allows: the probe answered nonsense")
+    return data
 

@@ -148,11 +148,12 @@ def _choice(layout: Layout, capabilities: HostCapabilities | None,
     if not kind:
         with contextlib.suppress(FileNotFoundError):
             kind, why = recorded.read_text().strip(), f"this home uses it ({recorded})"
-    if capabilities is None and kind != "copy":
+    if capabilities is None and kind not in CHOICES:  # only a first choice needs the host probed
         from ..runtime.probe import probe_host
         capabilities = probe_host()
     # Root's layers carry both opaque xattrs and so serve rootless mounts too (see .overlay).
-    rootless = capabilities is None or not (capabilities.is_root and capabilities.overlay)
+    rootless = os.geteuid() != 0 if capabilities is None else \
+        not (capabilities.is_root and capabilities.overlay)
     if kind not in CHOICES:
         # Fixed per home once chosen: containers and layers live in one snapshotter's store.
         usable = capabilities is not None and capabilities.overlay_usable \

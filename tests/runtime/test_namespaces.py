@@ -35,9 +35,10 @@ def test_network_none_has_only_loopback_and_it_is_up(rootfs: Path,
                                                       ns_isolation: Isolation) -> None:
     out = capture(spec(rootfs, "cat", "/proc/net/dev"), ns_isolation).out
     assert [line.split(":")[0].strip() for line in out.splitlines()[2:]] == ["lo"]
-    # Retry until the listener is up: a fixed sleep loses the race on a loaded machine.
-    script = ("nc -l -p 7000 & for i in $(seq 100); do echo x | nc 127.0.0.1 7000 2>/dev/null && break; "
-              "sleep 0.05; done; wait")
+    # The listener's stdin stays open (else it may quit at EOF before reading), and the client
+    # retries until the listener is up: fixed sleeps lose these races on a loaded machine.
+    script = ("sleep 2 | nc -l -p 7000 & for i in $(seq 100); do echo x | nc 127.0.0.1 7000 2>/dev/null "
+              "&& break; sleep 0.05; done; wait")
     ping = capture(spec(rootfs, "sh", "-c", script), ns_isolation)
     assert ping.out == "x\n"
 
