@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,3 +85,14 @@ def parse_memory(text: str) -> int:
     if value < 6 << 20:  # docker's floor: below it the kernel kills the process at once
         raise InvalidArgument("minimum memory limit allowed is 6MB")
     return value
+
+
+def parse_signal(text: str) -> int:
+    """``KILL``, ``SIGTERM``, ``9`` -> a signal number."""
+    text = str(text).upper()
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(signal.Signals[text if text.startswith("SIG") else f"SIG{text}"])
+    except KeyError:
+        raise InvalidArgument(f"invalid signal {text!r}") from None

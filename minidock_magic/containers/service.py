@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import posixpath
 import signal
-import stat
 import subprocess
 import tempfile
 import time
@@ -14,7 +11,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..content.store import ContentStore
-from ..diff.changes import Change, ChangeKind
+from ..diff.changes import Change
 from ..diff.writer import write_layer
 from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
 from ..images.changes import apply_changes
@@ -25,10 +22,11 @@ from ..oci.config import History, rfc3339
 from ..oci.descriptor import Descriptor
 from ..oci.reference import Reference
 from ..snapshots.base import Snapshotter
-from . import files
+from . import files, processes
 from .lifecycle import Lifecycle
+from .mountpoints import hide_mountpoints
 from .names import random_name
-from .options import RunOptions, process_argv, process_env
+from .options import RunOptions, parse_signal, process_argv, process_env
 from .record import ContainerConfig, ContainerStore, new_id, now
 from .results import ContainerList, ContainerRow, Diff, Top
 
@@ -194,52 +192,29 @@ class Containers:
                 time.sleep(0.05)
 
     def top(self, text: str) -> Top:
+        return Top(processes.in_pid_namespace_of(self._running(text)[1].pid))
+
+    def _running(self, text: str) -> tuple[ContainerConfig, Any]:
         config = self.get(text)
         state = self.lifecycle.state(config)
         if state.status != "running":
             raise Conflict(f"Container {config.short_id} is not running")
-        namespace = os.readlink(f"/proc/{state.pid}/ns/pid")
-        rows = []
-        for entry in sorted(Path("/proc").iterdir(), key=lambda p: int(p.name) if p.name.isdigit() else 0):
-            if not entry.name.isdigit():
-                continue
-            try:
-                if os.readlink(entry / "ns/pid") != namespace:
-                    continue
-                status = dict(line.split(":\t", 1) for line in
-                              (entry / "status").read_text().splitlines() if ":\t" in line)
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-            except (FileNotFoundError, ProcessLookupError, PermissionError):
-                continue
-            rows.append([status.get("Uid", "").split()[0], entry.name, status.get("PPid", ""),
-                         cmdline or f"[{status.get('Name', '')}]"])
-        return Top(rows)
+        return config, state
 
     def exec(self, text: str, argv: list[str], *, env: list[str] | None = None,
              workdir: str | None = None, user: str | None = None, stdin: Any = None,
              stdout: Any = None, stderr: Any = None, detach: bool = False) -> int:
         """Run another process inside a running container's namespaces (nsenter)."""
-        config = self.get(text)
-        state = self.lifecycle.state(config)
-        if state.status != "running":
-            raise Conflict(f"Container {config.short_id} is not running")
-        if (config.isolation or "") == "proot":
+        config, state = self._running(text)
+        if config.isolation == "proot":
             raise Unsupported("exec is not possible under proot isolation (no namespaces to enter)")
         if not argv:
             raise InvalidArgument("exec needs a command")
-        command = ["nsenter", "--target", str(state.pid), "--all", "--root",
-                   f"--wd={workdir or config.cwd}"]
-        if user:
-            uid, _, gid = user.partition(":")
-            if not uid.isdigit() or (gid and not gid.isdigit()):
-                raise InvalidArgument("exec -u takes numeric UID[:GID]")
-            command += [f"--setuid={uid}", f"--setgid={gid or uid}"]
+        command = processes.nsenter_command(state.pid, workdir or config.cwd, user)
         env_map = dict(e.split("=", 1) for e in config.env + (env or []) if "=" in e)
         process = subprocess.Popen(command + argv, env=env_map, stdin=stdin or subprocess.DEVNULL,
                                    stdout=stdout, stderr=stderr, close_fds=True)
-        if detach:
-            return 0
-        return process.wait()
+        return 0 if detach else process.wait()
 
     def writable_changes(self, config: ContainerConfig) -> tuple[list[Change], Path]:
         """What the container changed, without the runtime's own mount points: like docker's
@@ -311,40 +286,3 @@ class Containers:
 
     def image_roots(self) -> list[Descriptor]:
         return [Descriptor.from_json(c.image_target) for c in self.store.list()]
-
-
-#: Where the runtime mounts over the rootfs; if the image lacks them, empty placeholders appear.
-MOUNTPOINTS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/proc", "/dev", "/sys"})
-
-
-def hide_mountpoints(changes: list[Change], source: Path) -> list[Change]:
-    placeholders = {c.path for c in changes if c.kind is ChangeKind.ADDED and c.path in MOUNTPOINTS
-                    and _is_placeholder(source / c.path.lstrip("/"))}
-    kept = [c for c in changes if c.path not in placeholders]
-    # A directory that "changed" only because a placeholder appeared in it did not change.
-    touched = {posixpath.dirname(c.path) for c in kept}
-    only_placeholders = {posixpath.dirname(p) for p in placeholders} - touched
-    return [c for c in kept if not (c.kind is ChangeKind.CHANGED and c.path in only_placeholders
-                                    and not c.opaque)]
-
-
-def _is_placeholder(path: Path) -> bool:
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        return False
-    if stat.S_ISDIR(info.st_mode):
-        return not any(path.iterdir())
-    return stat.S_ISREG(info.st_mode) and info.st_size == 0
-
-
-def parse_signal(text: str) -> int:
-    """``KILL``, ``SIGTERM``, ``9`` -> a signal number."""
-    text = str(text).upper()
-    if text.isdigit():
-        return int(text)
-    try:
-        return int(signal.Signals[text if text.startswith("SIG") else f"SIG{text}"])
-    except KeyError:
-        raise InvalidArgument(f"invalid signal {text!r}") from None
-
