@@ -234,7 +234,7 @@ def cmd_exec(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     code = engine.containers.exec(args.container, list(args.command), env=args.env,
                                   workdir=args.workdir, user=args.user,
                                   stdin=sys.stdin if args.interactive else None,
-                                  detach=args.detach)
+                                  stdout=io.stdout, stderr=io.stderr, detach=args.detach)
     return Exited(code)
 
 

@@ -31,6 +31,17 @@ from .record import ContainerConfig, ContainerStore, new_id, now
 from .results import ContainerList, ContainerRow, Diff, Top
 
 
+def _has_fd(stream: Any) -> bool:
+    """None (inherit) or a stream backed by a real file descriptor."""
+    if stream is None or isinstance(stream, int):
+        return True
+    try:
+        stream.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+        return False
+    return True
+
+
 class Containers:
     def __init__(self, root: Path, lock_path: Path, *, home: Path, content: ContentStore,
                  names: ImageStore, snapshotter: Callable[[], Snapshotter],
@@ -212,9 +223,17 @@ class Containers:
             raise InvalidArgument("exec needs a command")
         command = processes.nsenter_command(state.pid, workdir or config.cwd, user)
         env_map = dict(e.split("=", 1) for e in config.env + (env or []) if "=" in e)
+        if detach or (_has_fd(stdout) and _has_fd(stderr)):
+            process = subprocess.Popen(command + argv, env=env_map, stdin=stdin or subprocess.DEVNULL,
+                                       stdout=stdout, stderr=stderr, close_fds=True)
+            return 0 if detach else process.wait()
+        # A notebook cell's stream has no file descriptor: copy the output into it as it comes.
         process = subprocess.Popen(command + argv, env=env_map, stdin=stdin or subprocess.DEVNULL,
-                                   stdout=stdout, stderr=stderr, close_fds=True)
-        return 0 if detach else process.wait()
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, close_fds=True)
+        assert process.stdout is not None
+        for chunk in iter(lambda: process.stdout.read1(65536), b""):  # type: ignore[union-attr]
+            stdout.write(chunk.decode(errors="replace"))
+        return process.wait()
 
     def writable_changes(self, config: ContainerConfig) -> tuple[list[Change], Path]:
         """What the container changed, without the runtime's own mount points: like docker's

@@ -110,3 +110,13 @@ def test_graph_puts_a_containers_writable_layer_on_its_image(ip, busybox_engine)
     top = busybox_engine.image("busybox").config.chain_ids[-1]
     assert (container.id, f"layer:{top.encoded[:16]}", "dashed") in graph.edges
     assert "container box" in graph._repr_svg_()
+
+
+def test_exec_output_reaches_the_cell(ip, busybox_engine, capsys):
+    ip.run_line_magic("dock", "run -d --name box busybox sleep 1000")
+    try:
+        capsys.readouterr()
+        ip.run_line_magic("dock", "exec box echo inside")
+        assert "inside" in capsys.readouterr().out
+    finally:
+        ip.run_line_magic("dock", "rm -f box")
