@@ -50,8 +50,13 @@ class BlobWriter:
         self.written += len(data)
         return len(data)
 
+    @property
+    def digest(self) -> Digest:
+        """The digest of what was written so far (``commit`` checks it against the expected)."""
+        return Digest(self._hash.name, self._hash.hexdigest())
+
     def commit(self) -> BlobInfo:
-        digest = Digest(self._hash.name, self._hash.hexdigest())
+        digest = self.digest
         if self._expected is not None and digest != self._expected:
             raise DigestMismatch(f"content digest {digest} does not match expected {self._expected}")
         if self._expected_size is not None and self.written != self._expected_size:

@@ -138,6 +138,18 @@ class _Applier:
 
     # -- entries --------------------------------------------------------------------------
     def apply(self, m: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
+        try:
+            self._apply(m, tar)
+        except OSError as error:
+            # A name the kernel refuses (a component over NAME_MAX, here or reached through a
+            # symlink; a link text of PATH_MAX) would otherwise surface as a bare OSError that
+            # names no member, and as a traceback in a notebook: refuse it in the one-line form.
+            if error.errno == errno.ENAMETOOLONG:
+                raise refusal(m.name, "a name component or link target is longer than the "
+                                      "filesystem allows") from None
+            raise
+
+    def _apply(self, m: tarfile.TarInfo, tar: tarfile.TarFile) -> None:
         self.entries += 1
         if self.entries > self.limits.max_entries:
             raise TooLarge(f"layer has more than {self.limits.max_entries} entries")

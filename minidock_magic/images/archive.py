@@ -196,7 +196,10 @@ def _ingest_tree(archive: _Archive, ingest: Ingest, desc: Descriptor) -> None:
                 if archive.has(_blob_path(child.digest)):  # other platforms may be left out
                     _ingest_tree(archive, ingest, child)
         else:
-            ImageConfig.parse(archive.read_small(_blob_path(document.config.digest)))
+            config = ImageConfig.parse(archive.read_small(_blob_path(document.config.digest)))
+            if len(config.diff_ids) != len(document.layers):  # unusable: refuse it before storing
+                raise InvalidArgument(f"manifest {desc.digest.short} lists {len(document.layers)} "
+                                      f"layers but its config has {len(config.diff_ids)} diff_ids")
             for blob in (document.config, *document.layers):
                 with archive.open(_blob_path(blob.digest)) as stream:
                     ingest(stream, blob.digest, blob.size)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import InvalidArgument
-from .canonical import dumps, loads_object
+from .canonical import checked_fields, dumps, loads_object
 from .descriptor import Platform
 from .digest import Digest
 
@@ -68,6 +68,8 @@ class ImageConfig:
     @classmethod
     def parse(cls, raw: bytes) -> ImageConfig:
         data = loads_object(raw, "image config")
+        checked_fields(data, "image config", history=list, config=dict, os=str, architecture=str,
+                       created=str, author=str)
         rootfs = data.get("rootfs")
         if not isinstance(rootfs, dict) or rootfs.get("type") != "layers" \
                 or not isinstance(rootfs.get("diff_ids"), list):
@@ -109,7 +111,10 @@ class ImageConfig:
             data["config"] = run
         if diff_id is not None:
             data["rootfs"]["diff_ids"].append(str(diff_id))
-        data["history"] = [*data.get("history", []), history.to_json()]
+        # History is optional in the spec; a base without it gets one plain entry per layer, so
+        # the child's history still lines up with its diff_ids.
+        earlier = data.get("history") or [{} for _ in self.diff_ids]
+        data["history"] = [*earlier, history.to_json()]
         return ImageConfig.parse(dumps(data))
 
     @property

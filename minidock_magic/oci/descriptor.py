@@ -72,10 +72,15 @@ class Descriptor:
         annotations = data.get("annotations") or {}
         if not isinstance(annotations, dict):
             raise InvalidArgument("invalid descriptor annotations")
+        urls = data.get("urls") or []
+        if not isinstance(urls, list) or not all(isinstance(u, str) for u in urls):
+            raise InvalidArgument("invalid descriptor urls: expected a list of strings")
+        if not isinstance(data.get("artifactType") or "", str):
+            raise InvalidArgument("invalid descriptor artifactType")
         platform = data.get("platform")
         return cls(media_type, digest, size, dict(annotations),
                    Platform.from_json(platform) if isinstance(platform, dict) else None,
-                   data.get("artifactType"), tuple(data.get("urls") or ()))
+                   data.get("artifactType"), tuple(urls))
 
     def to_json(self) -> dict[str, Any]:
         # Field order follows the Go structs, so our JSON looks like everyone else's.

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import InvalidArgument, NotFound
 from . import mediatypes as mt
-from .canonical import dumps, loads_object
+from .canonical import checked_fields, dumps, loads_object
 from .descriptor import Descriptor, Platform
 from .digest import Digest
 
@@ -35,6 +35,8 @@ class Manifest:
     @classmethod
     def parse(cls, raw: bytes, media_type: str | None = None) -> Manifest:
         data = loads_object(raw, "manifest")
+        checked_fields(data, "manifest", mediaType=str, annotations=dict, layers=list, config=dict,
+                       subject=dict)
         declared = data.get("mediaType") or media_type or mt.OCI_MANIFEST
         if media_type and data.get("mediaType") and media_type != data["mediaType"]:
             raise InvalidArgument(f"manifest mediaType {data['mediaType']!r} does not match {media_type!r}")
@@ -79,6 +81,7 @@ class Index:
     @classmethod
     def parse(cls, raw: bytes, media_type: str | None = None) -> Index:
         data = loads_object(raw, "index")
+        checked_fields(data, "index", mediaType=str, annotations=dict, manifests=list)
         declared = data.get("mediaType") or media_type or mt.OCI_INDEX
         if declared not in mt.INDEX_TYPES:
             raise InvalidArgument(f"not an image index: {declared!r}")
@@ -105,6 +108,7 @@ class Index:
 def parse_any(raw: bytes, media_type: str | None = None) -> Manifest | Index:
     """A manifest or an index, decided by its media type (declared, or given by the transport)."""
     data = loads_object(raw, "manifest")
+    checked_fields(data, "manifest", mediaType=str)
     declared = data.get("mediaType") or media_type
     if declared in mt.INDEX_TYPES or (declared is None and "manifests" in data):
         return Index.parse(raw, media_type)

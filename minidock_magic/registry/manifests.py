@@ -115,6 +115,8 @@ def validate(body: bytes, content_type: str | None) -> ManifestInfo:
         doc = json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise _invalid("manifest is not valid JSON") from None
+    except RecursionError:  # '[[[[…' a few kB deep: json gives up with this, not ValueError
+        raise _invalid("manifest is not valid JSON: nested too deeply") from None
     if not isinstance(doc, dict):
         raise _invalid("manifest must be a JSON object")
     if "manifests" in doc and ("layers" in doc or "config" in doc):
@@ -173,7 +175,7 @@ def referenced_digests(body: bytes) -> tuple[set[str], set[str]]:
     """
     try:
         doc = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         return set(), set()
     if not isinstance(doc, dict):
         return set(), set()

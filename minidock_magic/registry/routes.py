@@ -254,7 +254,8 @@ def paginate(items: list[str], n: str | None, last: str | None, limit: int = 10_
     ...
     minidock_magic.errors.InvalidArgument: invalid page size '-1': expected an integer from 0 to 10000
     """
-    if n is not None and (not n.isdigit() or int(n) > limit):
+    # isascii: str.isdigit() is also true for '²', which int() refuses (that was a 500).
+    if n is not None and (not (n.isascii() and n.isdigit()) or int(n) > limit):
         raise InvalidArgument(f"invalid page size {n[:20]!r}: expected an integer from 0 to {limit}",
                               code="PAGINATION_NUMBER_INVALID")
     rest = [item for item in items if last is None or item > last]

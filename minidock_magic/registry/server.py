@@ -125,7 +125,8 @@ def parse_addr(addr: str) -> tuple[str, int]:
     (('0.0.0.0', 5000), ('127.0.0.1', 5000), ('::1', 80))
     """
     host, sep, port = addr.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
+    # isascii: str.isdigit() is also true for '²', which int() refuses (a traceback, not a line)
+    if not sep or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise InvalidArgument(f"invalid address {addr!r}: expected HOST:PORT, e.g. 127.0.0.1:5000")
     return host.strip("[]") or "127.0.0.1", int(port)
 

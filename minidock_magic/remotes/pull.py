@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..errors import Unsupported
+from ..errors import InvalidArgument, Unsupported
 from ..images.image import Image, load_image
 from ..oci import mediatypes as mt
+from ..oci.config import ImageConfig
 from ..oci.descriptor import Descriptor, Platform
 from ..oci.manifest import Index, Manifest, parse_any
 from ..oci.reference import Reference
@@ -135,17 +136,38 @@ def _fetch_blobs(engine: Engine, client: RegistryClient, repo: str, manifest: Ma
                  progress: Progress, report: PullReport) -> None:
     for desc in (manifest.config, *manifest.layers):
         is_layer = desc is not manifest.config
+        fetched = False
         if engine.content.exists(desc.digest):
             if is_layer:
                 progress.status(f"{desc.digest.short}: Already exists")
                 if all(d.digest != desc.digest for d in report.downloaded):  # not a repeat in this image
                     report.present.append(desc)
-            continue
-        with progress.bar(desc.digest.short, desc.size) as advance:
-            client.get_blob(repo, desc, engine.content.writer(desc.digest, desc.size), advance)
-        if is_layer:
-            progress.status(f"{desc.digest.short}: Pull complete")
-            report.downloaded.append(desc)
+        else:
+            with progress.bar(desc.digest.short, desc.size) as advance:
+                client.get_blob(repo, desc, engine.content.writer(desc.digest, desc.size), advance)
+            fetched = True
+            if is_layer:
+                progress.status(f"{desc.digest.short}: Pull complete")
+                report.downloaded.append(desc)
+        if not is_layer:
+            _check_config(engine, manifest, fetched)
+
+
+def _check_config(engine: Engine, manifest: Manifest, fetched: bool) -> None:
+    """A config that does not parse (bad JSON, history that disagrees with the diff_ids), or
+    whose diff_ids do not match the manifest's layers, is refused before any layer is fetched or
+    any name recorded: named, a broken config would fail every later ``images``/``inspect`` of
+    the store. A refused config this pull fetched is not kept."""
+    digest = manifest.config.digest
+    try:
+        config = ImageConfig.parse(engine.content.read_bytes(digest))
+        if len(config.diff_ids) != len(manifest.layers):
+            raise InvalidArgument(f"the manifest lists {len(manifest.layers)} layers but the config "
+                                  f"has {len(config.diff_ids)} diff_ids")
+    except InvalidArgument as error:
+        if fetched:
+            engine.content.delete(digest)
+        raise InvalidArgument(f"the image config {digest.short} is invalid: {error}") from None
 
 
 def _record_name(engine: Engine, reference: Reference, target: Descriptor) -> Descriptor | None:

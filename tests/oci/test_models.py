@@ -98,3 +98,18 @@ def test_config_history_count_must_match_diff_ids():
 def test_bad_configs(raw):
     with pytest.raises(InvalidArgument):
         ImageConfig.parse(raw)
+
+
+def test_deriving_from_a_config_without_history_keeps_history_aligned():
+    raw = json.dumps({"rootfs": {"type": "layers", "diff_ids": [str(Digest.of(b"a"))]}}).encode()
+    child = ImageConfig.parse(raw).derive(diff_id=Digest.of(b"b"), history=History(created_by="RUN x"),
+                                          created="2024-01-01T00:00:00Z")
+    assert [d for _, d in child.layer_history()] == [Digest.of(b"a"), Digest.of(b"b")]
+
+
+@pytest.mark.parametrize("raw", [b'{"mediaType": [null], "config": {}, "layers": []}',
+                                 b'{"schemaVersion": 2, "annotations": [1], "config": {}, "layers": []}',
+                                 b"[" * 100_000 + b"]" * 100_000])
+def test_hostile_manifests_are_one_line_errors(raw):
+    with pytest.raises(InvalidArgument):
+        parse_any(raw)
