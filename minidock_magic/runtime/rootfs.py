@@ -126,11 +126,15 @@ def prepare(spec: ProcessSpec, *, in_user_namespace: bool, hostname: str) -> Non
     root = spec.rootfs
     # Nothing we mount may propagate back to the host's mount namespace.
     _step("make mounts private", mount, None, "/", None, MS_REC | MS_PRIVATE)
+    # nodev: a device node that came in a layer (or that the container makes) opens nothing;
+    # the devices a container may use are bound onto its own /dev tmpfs below.
     if spec.overlay is not None:
         data = overlay_options(spec.overlay, userxattr=in_user_namespace)
-        _step("mount overlayfs", mount, "overlay", root, "overlay", 0, data)
+        _step("mount overlayfs", mount, "overlay", root, "overlay", MS_NODEV, data)
     else:  # pivot_root needs the new root to be a mount point
         _step("bind the rootfs", mount, root, root, None, MS_BIND | MS_REC)
+        _step("make the rootfs nodev", mount, None, root, None,
+              MS_REMOUNT | MS_BIND | MS_NODEV | _locked_flags(str(root)))
     _mount_proc(root)
     dev = _mount_dev(root)
     _bind_etc_file(root, dev, "hosts", etcfiles.hosts(hostname, spec.extra_hosts))

@@ -139,3 +139,10 @@ def test_proot_refuses_what_it_cannot_do(world_dir: Path, rootfs: Path) -> None:
     overlay = OverlayMount(lowerdirs=[rootfs], upperdir=world_dir, workdir=world_dir)
     with pytest.raises(Unsupported, match="overlayfs"):
         capture(spec(rootfs, "true", overlay=overlay), Isolation.PROOT)
+
+
+def test_device_nodes_in_the_rootfs_open_nothing(rootfs: Path, ns_isolation: Isolation) -> None:
+    # A layer (or the container) may hold a device node; the rootfs is mounted nodev, so only
+    # the devices bound onto the container's own /dev work.
+    script = "mknod /tmp/mem c 1 1 2>/dev/null; head -c1 /tmp/mem >/dev/null 2>&1 && echo open || echo refused"
+    assert capture(spec(rootfs, "sh", "-c", script), ns_isolation).out == "refused\n"
