@@ -65,6 +65,12 @@ class Podman:
         return run(need("podman"), *self.flags(), "--runtime", "runc", "--cgroup-manager", "cgroupfs",
                    "--events-backend", "file", *args)
 
+    def run_image(self, image: str, *command: str) -> subprocess.CompletedProcess[str]:
+        """``podman run --rm``, no network. This sandbox caps rlimits below podman's defaults
+        ("error setting rlimit type 7"); lower limits are always allowed."""
+        return self.podman("run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024",
+                           "--ulimit", "nproc=1024:1024", image, *command)
+
     def buildah(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run(need("buildah"), *self.flags(), *args)
 

@@ -96,7 +96,5 @@ def test_podman_runs_what_minidock_built(busybox_engine, podman, do_build, tmp_p
     with open(archive, "wb") as out:
         busybox_engine.save(["localhost/six:1"], out)
     podman.podman("load", "-i", str(archive))
-    # explicit ulimits: this host's hard limits are below podman's defaults
-    result = podman.podman("run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024",
-                           "--ulimit", "nproc=1024:1024", "localhost/six:1")
+    result = podman.run_image("localhost/six:1")
     assert result.stdout == "hi\n"

@@ -108,9 +108,7 @@ def test_committed_image_runs_in_podman(busybox_engine, tmp_path, podman: Podman
     with open(archive, "wb") as out:
         engine.save(["hello:1"], out)
     podman.podman("load", "-i", str(archive))
-    # This sandbox caps rlimits below podman's defaults; lower ones are always allowed.
-    result = podman.podman("run", "--rm", "--network", "none", "--ulimit", "nofile=1024:1024",
-                           "--ulimit", "nproc=1024:1024", "docker.io/library/hello:1")
+    result = podman.run_image("docker.io/library/hello:1")
     assert result.stdout == "committed-by-minidock\n"
 
 

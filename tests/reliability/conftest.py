@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from minidock_magic.facade import Minidock
+from tests.reliability.zygote import Zygote
 
 TALLY_ENV = "MINIDOCK_RELIABILITY_TALLY"
 _OWNED = pytest.StashKey[str]()
@@ -198,3 +199,10 @@ def one_line(error: BaseException, *needles: str) -> str:
     for needle in needles:
         assert needle in text, f"the error should name {needle!r}: {text}"
     return text
+
+
+@pytest.fixture(scope="module")
+def zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zygote]:
+    """A pre-loaded process that forks the real CLI, so a kill lands mid-command, not mid-import."""
+    with Zygote(tmp_path_factory.mktemp("zygote") / "children.log") as z:
+        yield z

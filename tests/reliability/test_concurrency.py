@@ -15,7 +15,6 @@ import hashlib
 import io
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -32,12 +31,6 @@ TALLY = Tally("concurrency")
 IMAGE = "conc/app:1"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zygote]:
-    with Zygote(tmp_path_factory.mktemp("zygote") / "children.log") as z:
-        yield z
 
 
 @pytest.fixture(scope="module")

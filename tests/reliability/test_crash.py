@@ -22,7 +22,6 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,12 +42,6 @@ TRIALS = {"pull": 14 * SCALE, "push": 14 * SCALE, "server": 14 * SCALE, "commit"
 IMAGE = "crash/app:1"
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def zygote(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Zygote]:
-    with Zygote(tmp_path_factory.mktemp("zygote") / "children.log") as z:
-        yield z
 
 
 @pytest.fixture(scope="module")
