@@ -22,7 +22,7 @@ from .tools import fresh_dir, remove_tree
 PYCACHE = Path(tempfile.gettempdir()) / "minidock-bench-pycache"
 #: Imported once up front so their bytecode is cached before anything is timed.
 WARM_IMPORTS = ("minidock_magic.cli", "minidock_magic.facade", "minidock_magic.containers.service",
-                "minidock_magic.snapshots.unpack", "minidock_magic.runtime._init",
+                "minidock_magic.snapshots.unpack", "minidock_magic.runtime._forkserver",
                 "minidock_magic.runtime._probe", "minidock_magic.remotes.push",
                 "minidock_magic.remotes.pull", "minidock_magic.registry.server", "httpx", "httpcore",
                 "uvicorn", "starlette.applications")

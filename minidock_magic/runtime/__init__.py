@@ -13,7 +13,8 @@ Usage::
     status = run(spec)                      # blocking, docker-style exit status
     proc = start(spec, stdout=subprocess.PIPE); proc.wait()
 
-Everything unsafe (fork, unshare, mount) happens in a fresh helper process (``_init``), so the
+Everything unsafe (fork, unshare, mount) happens in a forked supervisor (``_init``), made by the
+caller itself only when it has a single thread, else by a fork server (``launch``), so the
 caller may be a threaded Jupyter kernel.
 """
 

@@ -1,24 +1,27 @@
-"""The helper process: ``python -S -m minidock_magic.runtime._init STATUS_FD PAYLOAD_FD``.
+"""The supervisor: what a freshly forked child does to start one container.
 
 The engine may live in a threaded process (a Jupyter kernel), where ``fork`` without ``exec``
-is unsafe, so it only ever spawns this fresh, single-threaded interpreter and lets it do the
-unsafe parts. The helper reads the spec (JSON) from PAYLOAD_FD, joins the container's cgroups,
-``unshare``s the namespaces (mapping ids when it enters a user namespace), and forks once: that
-child is PID 1 of the new PID namespace. The child mounts the rootfs, ``pivot_root``s, takes the
-user's ids and ``execve``s the user's program, which therefore *is* PID 1 — as in
-``docker run`` without ``--init``: it gets no default signal handling from the kernel and must
-reap its own children. The helper stays outside as a supervisor: it forwards signals to the
-container, waits, and exits with docker's status (the code, or 128+signal). A setup failure is
-sent as one JSON line on STATUS_FD, which the engine raises; 125 is then the exit status.
+is unsafe, so the child comes either from the engine itself when it has exactly one thread, or
+from the fork server (``_forkserver``), a small single-threaded interpreter the engine spawns
+once. ``become_supervisor`` takes the container's stdio, reads the spec (JSON) from its payload
+pipe, joins the container's cgroups, ``unshare``s the namespaces (mapping ids when it enters a
+user namespace), and forks once: that child is PID 1 of the new PID namespace. The child mounts
+the rootfs, ``pivot_root``s, takes the user's ids and ``execve``s the user's program, which
+therefore *is* PID 1 — as in ``docker run`` without ``--init``: it gets no default signal
+handling from the kernel and must reap its own children. The supervisor stays outside: it
+forwards signals to the container, waits, and exits with docker's status (the code, or
+128+signal). A setup failure is sent as one JSON line on the status pipe, which the engine
+raises; 125 is then the exit status.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
 import socket
-import sys
+from typing import Any, NoReturn
 
 from ..errors import InvalidArgument, Unavailable
 from . import _libc, _status, cgroups, command, etcfiles, idmap, rootfs
@@ -80,9 +83,12 @@ def switch_user(user: ResolvedUser, *, setgroups_allowed: bool, rootless_single:
             from None
 
 
-def close_fds_except(keep: int) -> None:
-    os.closerange(3, keep)
-    os.closerange(keep + 1, 1 << 20)
+def close_fds_except(*keep: int) -> None:
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 1 << 20)
 
 
 def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
@@ -157,13 +163,8 @@ def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> i
     return supervise(pid)
 
 
-def main(argv: list[str]) -> int:
-    status_fd = int(argv[1])
-    # Popen's pass_fds made it inheritable; it must close at the container's execve.
-    os.set_inheritable(status_fd, False)
+def run_payload(payload: dict[str, Any], status_fd: int) -> int:
     try:
-        with os.fdopen(int(argv[2]), "rb") as payload_file:
-            payload = json.loads(payload_file.read())
         spec = ProcessSpec.from_dict(payload["spec"])
         isolation = Isolation(payload["isolation"])
         cgroups.join(payload["cgroups"], os.getpid())
@@ -176,5 +177,35 @@ def main(argv: list[str]) -> int:
         return command.ENGINE_ERROR
 
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+def install_stdio(stdio: tuple[int, int, int], keep: tuple[int, ...]) -> list[int]:
+    """Make ``stdio`` fds 0-2 and close every other fd but ``keep``, returned renumbered and
+    close-on-exec (the status pipe's EOF at ``execve`` tells the engine the program runs)."""
+    # Lift every fd above 2 first, so no dup2 onto 0-2 can overwrite a source still needed.
+    lifted = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3) for fd in (*stdio, *keep)]
+    for target, fd in enumerate(lifted[:3]):
+        os.dup2(fd, target)  # inheritable: the container's stdio
+    # Everything else goes, the parent's copies of the payload pipe's write end included:
+    # reading the payload to EOF needs every write end closed.
+    close_fds_except(*lifted[3:])
+    return lifted[3:]
+
+
+def become_supervisor(stdio: tuple[int, int, int], status_fd: int, payload_fd: int, *,
+                      new_session: bool) -> NoReturn:
+    """In a freshly forked child of a single-threaded process: start the container, supervise
+    it, and exit with its status. Never returns into the caller's code."""
+    status = command.ENGINE_ERROR
+    try:
+        signal.set_wakeup_fd(-1)  # the fork server's; its loop is not ours
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        if new_session:  # a terminal's Ctrl-C reaches the engine, which forwards it
+            os.setsid()
+        status_fd, payload_fd = install_stdio(stdio, (status_fd, payload_fd))
+        with open(payload_fd, "rb") as payload_file:
+            payload = json.loads(payload_file.read())
+        status = run_payload(payload, status_fd)
+    except BaseException as exc:  # noqa: BLE001 - nothing may unwind into the parent's code
+        _status.send_error(status_fd, exc)
+    finally:
+        os._exit(status)

@@ -5,7 +5,7 @@ else: no PID, network, UTS or IPC isolation, no overlayfs, no read-only root. Th
 (``HostCapabilities.describe``) instead of pretending; what proot cannot do at all (overlay,
 read-only) is refused with ``Unsupported``. It is a teaching fallback, not a security boundary.
 
-Runs inside the helper process (see ``_init``), which supervises proot like it supervises a
+Runs in the supervisor (see ``_init``), which supervises proot like it supervises a
 namespaced container, so the engine sees the same protocol either way.
 """
 

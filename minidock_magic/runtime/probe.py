@@ -134,7 +134,7 @@ def _cache_file() -> Path:
 
 
 def _probe_now() -> dict[str, Any]:
-    from .process import helper_command, helper_env
+    from .launch import helper_command, helper_env
 
     try:
         done = subprocess.run(helper_command("_probe"), env=helper_env(), capture_output=True,

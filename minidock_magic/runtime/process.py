@@ -1,9 +1,9 @@
 """Start containers and wait for them, safely from any process, threaded or not.
 
-The engine never forks itself: ``start`` spawns a fresh interpreter running ``_init`` (spawning
-is thread-safe; ``fork`` plus Python code in the child is not), hands it the spec as JSON on a
-pipe, and blocks only until the user's program is running — which is when the close-on-exec
-status pipe reaches EOF. Any setup failure arrives on that pipe as one line and is raised here.
+``start`` forks a supervisor (``launch``: directly when the caller has one thread, else through
+the fork server), hands it the spec as JSON on a pipe, and blocks only until the user's program
+is running — which is when the close-on-exec status pipe reaches EOF. Any setup failure arrives
+on that pipe as one line and is raised here.
 """
 
 from __future__ import annotations
@@ -14,35 +14,23 @@ import json
 import os
 import signal as signals  # the module; `signal` is a method name below
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any, Union
 
-from ..errors import MinidockError, Unavailable
+from ..errors import InvalidArgument, MinidockError, Unavailable
 from . import _status, cgroups
+from .launch import Supervisor, launch
 from .probe import probe_host
 from .spec import Isolation, ProcessSpec, checked
 
+__all__ = ["RunningProcess", "Stream", "run", "start"]
+
 #: Where the container's output goes: an fd, a binary file object (with or without a real
-#: ``fileno``), ``subprocess.PIPE``/``DEVNULL``, or None to inherit the caller's.
+#: ``fileno``), ``subprocess.PIPE``/``DEVNULL``/``STDOUT``, or None to inherit the caller's.
 Stream = Union[int, IO[bytes], Any, None]
-
-_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
-
-
-def helper_command(module: str) -> list[str]:
-    # -S skips site-packages processing (~40 ms of .pth files on a full environment): the helper
-    # needs only the standard library and this package, which helper_env puts on the path.
-    return [sys.executable, "-S", "-m", f"minidock_magic.runtime.{module}"]
-
-
-def helper_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
-    return env
 
 
 def _pump(source: IO[bytes], target: Any) -> None:
@@ -59,40 +47,92 @@ def _pump(source: IO[bytes], target: Any) -> None:
     source.close()
 
 
-def _stdio(target: Stream) -> tuple[Any, Any]:
-    """(what Popen gets, what a pump thread must copy into, if any)."""
-    if target is None or isinstance(target, int):
-        return target, None
-    try:
-        target.fileno()
-        return target, None
-    except (AttributeError, OSError, io.UnsupportedOperation):
-        return subprocess.PIPE, target
+class _Stdio:
+    """The container's three fds, and the engine's ends of any pipes made for them."""
+
+    def __init__(self, stdin: Stream, stdout: Stream, stderr: Stream) -> None:
+        self._opened: list[int] = []  # our copies, closed once the supervisor has its own
+        self.readers: list[IO[bytes] | None] = [None, None]  # PIPE: what the caller reads
+        self.pumps: list[threading.Thread] = []
+        try:
+            if stdin == subprocess.PIPE:
+                raise InvalidArgument("a container's stdin can be a file, an fd or DEVNULL, "
+                                      "not PIPE")
+            out = self._output(stdout, 1, 0)
+            err = out if stderr == subprocess.STDOUT else self._output(stderr, 2, 1)
+            self.fds = (self._input(stdin), out, err)
+        except BaseException:
+            self.close()
+            for reader in self.readers:
+                if reader is not None:
+                    reader.close()
+            raise
+
+    def _devnull(self) -> int:
+        fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        self._opened.append(fd)
+        return fd
+
+    def _inherited(self, fd: int) -> int:
+        try:
+            os.fstat(fd)
+            return fd
+        except OSError:  # the caller has no such stream (a daemon): give the container none
+            return self._devnull()
+
+    def _input(self, target: Stream) -> int:
+        if target is None:
+            return self._inherited(0)
+        if target == subprocess.DEVNULL:
+            return self._devnull()
+        if isinstance(target, int):
+            return target
+        return int(target.fileno())
+
+    def _output(self, target: Stream, default: int, index: int) -> int:
+        if target is None:
+            return self._inherited(default)
+        if target == subprocess.DEVNULL:
+            return self._devnull()
+        if isinstance(target, int) and target >= 0:
+            return target
+        if target != subprocess.PIPE:
+            try:
+                return int(target.fileno())
+            except (AttributeError, OSError, io.UnsupportedOperation):
+                pass  # no real fd (a notebook's stream): a pipe and a pump thread
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        self._opened.append(write_end)
+        reader = os.fdopen(read_end, "rb")
+        if target == subprocess.PIPE:
+            self.readers[index] = reader
+        else:
+            self.pumps.append(threading.Thread(target=_pump, args=(reader, target), daemon=True))
+        return write_end
+
+    def close(self) -> None:
+        """Drop our copies of the container's ends (its pipes then end when it does)."""
+        for fd in self._opened:
+            os.close(fd)
+        self._opened = []
 
 
 class RunningProcess:
     """A started container. ``pid`` is the host pid of its PID 1 (proot's pid under proot)."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], pid: int, isolation: Isolation,
-                 cgroup_dirs: list[Path], pumps: list[threading.Thread]) -> None:
-        self._popen, self.pid, self.isolation = popen, pid, isolation
+    def __init__(self, supervisor: Supervisor, pid: int, isolation: Isolation,
+                 cgroup_dirs: list[Path], stdio: _Stdio) -> None:
+        self._supervisor, self.pid, self.isolation = supervisor, pid, isolation
         # proot reports a program killed by a signal as status 255; the signal we sent says which.
         self._sent: int | None = None
-        self._cgroup_dirs, self._pumps = cgroup_dirs, pumps
+        self._cgroup_dirs, self._pumps = cgroup_dirs, stdio.pumps
+        self.stdout, self.stderr = stdio.readers
         self._lock = threading.Lock()
         self._status: int | None = None
         try:  # a pidfd can never signal a recycled pid
             self._pidfd: int | None = os.pidfd_open(pid)
         except OSError:
             self._pidfd = None
-
-    @property
-    def stdout(self) -> IO[bytes] | None:
-        return None if self._pumps else self._popen.stdout
-
-    @property
-    def stderr(self) -> IO[bytes] | None:
-        return None if self._pumps else self._popen.stderr
 
     def _finish(self, returncode: int) -> int:
         with self._lock:
@@ -109,21 +149,21 @@ class RunningProcess:
             return self._status
 
     def poll(self) -> int | None:
-        returncode = self._popen.poll()
+        returncode = self._supervisor.poll()
         return None if returncode is None else self._finish(returncode)
 
     def wait(self, timeout: float | None = None) -> int:
         """The exit status: the program's code, 128+signal if killed, 126/127 if it never ran."""
         try:
-            returncode = self._popen.wait(timeout)
-        except subprocess.TimeoutExpired:
+            returncode = self._supervisor.wait(timeout)
+        except TimeoutError:
             raise TimeoutError(f"container {self.pid} still running after {timeout}s") from None
         return self._finish(returncode)
 
     def signal(self, sig: int) -> None:
         """Send ``sig`` to the container's PID 1; nothing if it has already exited."""
         with self._lock:
-            if self._status is not None or self._popen.poll() is not None:
+            if self._status is not None or self._supervisor.poll() is not None:
                 return
             self._sent = sig
             try:
@@ -153,9 +193,18 @@ def _write_all(fd: int, data: bytes) -> None:
         while view:
             view = view[os.write(fd, view):]
     except BrokenPipeError:
-        pass  # the helper died early; its status tells why
+        pass  # the supervisor died early; its status tells why
     finally:
         os.close(fd)
+
+
+def _isolation(isolation: Isolation | str | None) -> Isolation:
+    if isolation is None:
+        isolation = probe_host().default_isolation()
+        if isolation is None:
+            raise Unavailable("this host allows neither namespaces nor proot, so a container "
+                              "cannot be isolated: install proot or enable user namespaces")
+    return Isolation(isolation)
 
 
 def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
@@ -163,36 +212,33 @@ def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
     """Start ``spec`` isolated and return once its program runs. ``stdin`` overrides
     ``spec.stdin`` (default: the caller's stdin if ``spec.stdin`` else /dev/null)."""
     spec = checked(spec)
-    if isolation is None:
-        isolation = probe_host().default_isolation()
-        if isolation is None:
-            raise Unavailable("this host allows neither namespaces nor proot, so a container "
-                              "cannot be isolated: install proot or enable user namespaces")
-    isolation = Isolation(isolation)
+    isolation = _isolation(isolation)
     if stdin is None and not spec.stdin:
         stdin = subprocess.DEVNULL
     cgroup_dirs = cgroups.create(spec.limits, f"minidock-{uuid.uuid4().hex[:12]}") \
         if spec.limits else []
-    (out_arg, out_target), (err_arg, err_target) = _stdio(stdout), _stdio(stderr)
+    try:
+        stdio = _Stdio(stdin, stdout, stderr)
+    except BaseException:
+        cgroups.remove(cgroup_dirs)
+        raise
     status_r, status_w = os.pipe2(os.O_CLOEXEC)
     payload_r, payload_w = os.pipe2(os.O_CLOEXEC)
     try:
-        popen = subprocess.Popen(
-            helper_command("_init") + [str(status_w), str(payload_r)], env=helper_env(),
-            stdin=stdin, stdout=out_arg, stderr=err_arg, pass_fds=(status_w, payload_r),
-            start_new_session=not spec.tty)
-    except OSError as exc:
+        supervisor = launch(stdio.fds, status_w, payload_r, new_session=not spec.tty)
+    except BaseException:
         for fd in (status_r, payload_w):
             os.close(fd)
+        for reader in stdio.readers:
+            if reader is not None:
+                reader.close()
         cgroups.remove(cgroup_dirs)
-        raise Unavailable(f"cannot start the runtime helper {sys.executable}: {exc}") from None
+        raise
     finally:
-        os.close(status_w)
-        os.close(payload_r)
-    pumps = [threading.Thread(target=_pump, args=(pipe, target), daemon=True)
-             for pipe, target in ((popen.stdout, out_target), (popen.stderr, err_target))
-             if target is not None]
-    for pump in pumps:
+        for fd in (status_w, payload_r):
+            os.close(fd)
+        stdio.close()
+    for pump in stdio.pumps:
         pump.start()
     payload = {"spec": spec.to_dict(), "isolation": isolation.value,
                "cgroups": [str(d) for d in cgroup_dirs]}
@@ -204,15 +250,15 @@ def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
     pids = [m["pid"] for m in messages if "pid" in m]
     errors = [m for m in messages if "error" in m]
     if errors or not pids:
-        returncode = popen.wait()
-        for pump in pumps:
+        returncode = supervisor.wait()
+        for pump in stdio.pumps:
             pump.join()
         cgroups.remove(cgroup_dirs)
         if errors:
             raise _status.as_error(errors[0])
-        raise MinidockError(f"the runtime helper exited with status {returncode} before the "
-                            "container started (see its stderr)")
-    return RunningProcess(popen, pids[0], isolation, cgroup_dirs, pumps)
+        raise MinidockError(f"the runtime's supervisor exited with status {returncode} before "
+                            "the container started (see its stderr)")
+    return RunningProcess(supervisor, pids[0], isolation, cgroup_dirs, stdio)
 
 
 def run(spec: ProcessSpec, *, isolation: Isolation | str | None = None, stdout: Stream = None,

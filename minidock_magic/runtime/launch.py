@@ -1,0 +1,261 @@
+"""Fork a container's supervisor without ever forking a threaded process.
+
+One child (``_init.become_supervisor``), two ways to make it:
+
+- the caller has exactly one thread (the CLI, a detached container's shim): fork it directly,
+  about a millisecond;
+- otherwise (a Jupyter kernel, a test runner): ask the fork server (``_forkserver``), spawned
+  once per engine process and re-spawned if it died. Forking a threaded process and running
+  Python in the child can deadlock on a lock another thread held, so this is the only safe way
+  that avoids a fresh interpreter (~60 ms) per container.
+
+Either way the caller gets a ``Supervisor``: its pid, and ``poll``/``wait`` with ``Popen``'s
+``returncode`` convention (negative: killed by that signal).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import select
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..errors import Unavailable
+
+#: The fork server writes a supervisor's wait status to its exit pipe in this form.
+STATUS = struct.Struct("i")
+#: What ``returncode`` says of a supervisor that ended after its fork server died, so nobody
+#: could tell how: docker's "the engine failed".
+LOST = 125
+
+_PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+
+
+def helper_command(module: str) -> list[str]:
+    # -S skips site-packages processing (~40 ms of .pth files on a full environment): the helper
+    # needs only the standard library and this package, which helper_env puts on the path.
+    return [sys.executable, "-S", "-m", f"minidock_magic.runtime.{module}"]
+
+
+def helper_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
+    return env
+
+
+def _readable(fd: int, timeout: float | None) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000))))
+
+
+class Supervisor:
+    """A started supervisor. How it ended is learnt once, from any thread (a lock plays the
+    part of ``Popen``'s waitpid lock: ``poll`` never blocks behind a ``wait``)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+        self._lock = threading.Lock()
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._lock.acquire(blocking=False):
+            try:
+                self._collect(0)
+            finally:
+                self._lock.release()
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """The returncode; ``TimeoutError`` if still running after ``timeout`` seconds."""
+        if not self._lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise TimeoutError(f"supervisor {self.pid} still running after {timeout}s")
+        try:
+            if self.returncode is None:
+                self._collect(timeout)
+        finally:
+            self._lock.release()
+        if self.returncode is None:
+            raise TimeoutError(f"supervisor {self.pid} still running after {timeout}s")
+        return self.returncode
+
+    def _collect(self, timeout: float | None) -> None:
+        """Set ``returncode`` if the supervisor ends within ``timeout`` (None: wait for it)."""
+        raise NotImplementedError
+
+
+def _pidfd(pid: int) -> int | None:
+    try:
+        return os.pidfd_open(pid)
+    except OSError:  # kernels before 5.3
+        return None
+
+
+class ForkedSupervisor(Supervisor):
+    """Our own child: reaped with ``waitpid``, woken by a pidfd."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(pid)
+        self._pidfd = _pidfd(pid)
+
+    def _collect(self, timeout: float | None) -> None:
+        if timeout is not None:
+            if self._pidfd is not None:
+                if not _readable(self._pidfd, timeout):
+                    return
+            else:  # poll with short sleeps
+                deadline = time.monotonic() + timeout
+                while os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+                    if time.monotonic() >= deadline:
+                        return
+                    time.sleep(0.005)
+        _, wait_status = os.waitpid(self.pid, 0)
+        self.returncode = os.waitstatus_to_exitcode(wait_status)
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+
+class ServedSupervisor(Supervisor):
+    """A child of the fork server, which reports its wait status on our exit pipe."""
+
+    def __init__(self, pid: int, exit_fd: int) -> None:
+        super().__init__(pid)
+        self._exit_fd: int | None = exit_fd
+        # If the server dies, the exit pipe says only that; the pidfd still says when the
+        # supervisor ends (while it is unreaped its pid cannot be reused, so it is this one).
+        self._pidfd = _pidfd(pid)
+
+    def _collect(self, timeout: float | None) -> None:
+        if self._exit_fd is not None:
+            if not _readable(self._exit_fd, timeout):
+                return
+            data = os.read(self._exit_fd, STATUS.size)
+            os.close(self._exit_fd)
+            self._exit_fd = None
+            if len(data) == STATUS.size:
+                self._done(os.waitstatus_to_exitcode(STATUS.unpack(data)[0]))
+                return
+        if self._pidfd is None or _readable(self._pidfd, timeout):
+            self._done(LOST)
+
+    def _done(self, returncode: int) -> None:
+        self.returncode = returncode
+        if self._pidfd is not None:
+            os.close(self._pidfd)
+            self._pidfd = None
+
+
+class ForkServer:
+    """The engine's end of one ``_forkserver`` process."""
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            # Its own session: a terminal's Ctrl-C is for the engine, not for the server.
+            self.process = subprocess.Popen(
+                helper_command("_forkserver") + [str(theirs.fileno())], env=helper_env(),
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, start_new_session=True)
+        except OSError as exc:
+            ours.close()
+            raise Unavailable(f"cannot start the runtime's fork server {sys.executable}: {exc}") \
+                from None
+        finally:
+            theirs.close()
+        self._sock = ours
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def fork(self, fds: list[int], *, new_session: bool) -> int:
+        """Have the server fork a supervisor with ``fds``; its pid. ``OSError`` before the
+        request went out (safe to retry), ``Unavailable`` after."""
+        socket.send_fds(self._sock, [json.dumps({"new_session": new_session}).encode()], fds)
+        reply = self._sock.recv(4096)
+        if not reply:
+            raise Unavailable("the runtime's fork server exited while starting a container")
+        answer = json.loads(reply)
+        if "error" in answer:
+            raise Unavailable(f"the runtime's fork server cannot start a container: "
+                              f"{answer['error']}")
+        return int(answer["pid"])
+
+    def close(self) -> None:
+        self._sock.close()  # EOF: the server exits; supervisors it forked carry on
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+_server: ForkServer | None = None
+_server_lock = threading.Lock()
+
+
+def _via_server(fds: list[int], new_session: bool) -> int:
+    global _server
+    with _server_lock:
+        for attempt in range(2):
+            if _server is None or not _server.alive():
+                if _server is not None:
+                    _server.close()
+                else:
+                    atexit.register(shutdown)  # once: reap it rather than leave a zombie
+                _server = ForkServer()
+            try:
+                return _server.fork(fds, new_session=new_session)
+            except OSError as exc:  # it died before our request reached it: a new one, once
+                _server.close()
+                _server = None
+                if attempt:
+                    raise Unavailable(f"the runtime's fork server is not answering: {exc}") \
+                        from None
+    raise AssertionError("unreachable")
+
+
+def shutdown() -> None:
+    """Stop this process's fork server, if any (running containers are not affected)."""
+    global _server
+    with _server_lock:
+        if _server is not None:
+            _server.close()
+            _server = None
+
+
+def single_threaded() -> bool:
+    """No other thread, Python's or native, that a fork could catch holding a lock."""
+    if threading.active_count() != 1 or threading.current_thread() is not threading.main_thread():
+        return False
+    try:
+        return len(os.listdir("/proc/self/task")) == 1
+    except OSError:
+        return False
+
+
+def launch(stdio: tuple[int, int, int], status_fd: int, payload_fd: int, *,
+           new_session: bool) -> Supervisor:
+    """Fork a supervisor that will read its payload from ``payload_fd``, report on
+    ``status_fd`` and give the container ``stdio``. The caller keeps (and closes) its fds."""
+    if single_threaded():
+        from ._init import become_supervisor
+
+        pid = os.fork()
+        if pid == 0:
+            become_supervisor(stdio, status_fd, payload_fd, new_session=new_session)
+        return ForkedSupervisor(pid)
+    exit_r, exit_w = os.pipe2(os.O_CLOEXEC)
+    try:
+        pid = _via_server([*stdio, status_fd, payload_fd, exit_w], new_session)
+    except BaseException:
+        os.close(exit_r)
+        raise
+    finally:
+        os.close(exit_w)
+    return ServedSupervisor(pid, exit_r)

@@ -1,0 +1,137 @@
+"""How supervisors are made: forked directly by a single-threaded caller, or by the fork server
+for a threaded one (a Jupyter kernel, this test runner) — and what happens when it dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from minidock_magic.runtime import Isolation, start
+from minidock_magic.runtime import launch
+from tests.runtime.helpers import spec
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def threaded() -> Iterator[None]:
+    """A second thread, as in every Jupyter kernel: the engine must not fork itself now."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    yield
+    stop.set()
+    thread.join()
+
+
+def _parent_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("PPid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no PPid for {pid}")
+
+
+def _run_script(body: str) -> dict[str, object]:
+    """Run ``body`` in a fresh, single-threaded interpreter; it prints one JSON object."""
+    script = "import json, os, subprocess, sys, threading\n" + textwrap.dedent(body)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_another_thread_means_not_single_threaded(threaded: None) -> None:
+    assert not launch.single_threaded()
+
+
+def test_a_single_threaded_caller_forks_the_supervisor_itself(rootfs: Path,
+                                                              isolation: Isolation) -> None:
+    got = _run_script(f"""
+        from minidock_magic.runtime import launch, start
+        from tests.runtime.helpers import spec
+        alone = launch.single_threaded()
+        p = start(spec({str(rootfs)!r}, "sh", "-c", "ls /proc/self/fd; exit 3"),
+                  isolation={isolation.value!r}, stdout=subprocess.PIPE)
+        parent = p._supervisor.pid
+        own = [l for l in open(f"/proc/{{parent}}/status") if l.startswith("PPid:")]
+        out = p.stdout.read().decode()
+        print(json.dumps({{"alone": alone, "status": p.wait(), "out": out,
+                          "supervisor_parent": int(own[0].split()[1]), "me": os.getpid(),
+                          "server": launch._server is not None}}))
+    """)
+    assert got["alone"] is True
+    assert got["supervisor_parent"] == got["me"]
+    assert got["server"] is False  # no fork server was needed
+    assert (got["status"], str(got["out"]).split()) == (3, ["0", "1", "2", "3"])
+
+
+def test_a_threaded_caller_gets_supervisors_from_the_fork_server(
+        rootfs: Path, isolation: Isolation, threaded: None) -> None:
+    process = start(spec(rootfs, "sleep", "30"), isolation=isolation)
+    try:
+        server = launch._server
+        assert server is not None and server.alive()
+        assert _parent_of(process._supervisor.pid) == server.process.pid
+        assert server.process.pid != os.getpid()
+    finally:
+        process.signal(signal.SIGKILL)  # PID 1 has no default action for SIGTERM
+        assert process.wait(timeout=10) == 128 + signal.SIGKILL
+    assert server.alive()  # one server for every container of this engine
+
+
+def test_a_killed_fork_server_is_replaced(rootfs: Path, isolation: Isolation,
+                                          threaded: None) -> None:
+    first = start(spec(rootfs, "true"), isolation=isolation)
+    assert first.wait(timeout=10) == 0
+    old = launch._server
+    assert old is not None
+    old.process.kill()
+    old.process.wait()
+    second = start(spec(rootfs, "sh", "-c", "exit 7"), isolation=isolation)
+    assert second.wait(timeout=10) == 7
+    assert launch._server is not None and launch._server.process.pid != old.process.pid
+
+
+def test_a_container_outlives_its_dead_fork_server_and_reports_lost(
+        rootfs: Path, isolation: Isolation, threaded: None) -> None:
+    process = start(spec(rootfs, "sleep", "30"), isolation=isolation)
+    server = launch._server
+    assert server is not None
+    server.process.kill()
+    server.process.wait()
+    try:
+        assert process.poll() is None  # the container itself was not touched
+        # Nobody can tell us its status any more: docker's "the engine failed".
+        process.signal(signal.SIGKILL)
+        assert process.wait(timeout=10) == launch.LOST
+    finally:
+        try:
+            os.kill(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_the_fork_server_exits_with_its_engine(rootfs: Path, isolation: Isolation) -> None:
+    got = _run_script(f"""
+        from minidock_magic.runtime import launch, start
+        from tests.runtime.helpers import spec
+        stop = threading.Event(); t = threading.Thread(target=stop.wait); t.start()
+        assert start(spec({str(rootfs)!r}, "true"), isolation={isolation.value!r}).wait() == 0
+        stop.set(); t.join()
+        print(json.dumps({{"server": launch._server.process.pid}}))
+    """)
+    server = int(got["server"])  # type: ignore[call-overload]
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{server}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{server}").exists()
