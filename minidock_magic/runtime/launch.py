@@ -206,8 +206,6 @@ def _via_server(fds: list[int], new_session: bool) -> int:
             if _server is None or not _server.alive():
                 if _server is not None:
                     _server.close()
-                else:
-                    atexit.register(shutdown)  # once: reap it rather than leave a zombie
                 _server = ForkServer()
             try:
                 return _server.fork(fds, new_session=new_session)
@@ -227,6 +225,9 @@ def shutdown() -> None:
         if _server is not None:
             _server.close()
             _server = None
+
+
+atexit.register(shutdown)  # reap the server rather than leave a zombie behind
 
 
 def single_threaded() -> bool:
