@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .errors import Unavailable
 from .images.image import Image
-from .results import human_size
+from .results import Result, human_size
 
 SHARED_FILL = "#ffe8a3"
 LAYER_FILL = "#e8eef7"
@@ -31,8 +31,17 @@ class Node:
     shared: bool = False
 
 
-@dataclass(frozen=True)
-class LayerGraph:
+#: How a graph's one-line summary names each kind of node, in the order it lists them.
+_KINDS = {"image": ("image", "images"), "layer": ("layer", "layers"),
+          "container": ("container", "containers"), "repository": ("repository", "repositories"),
+          "blob": ("blob", "blobs")}
+
+
+@dataclass(frozen=True, repr=False)
+class LayerGraph(Result):
+    """A diagram: SVG in a notebook, DOT text from ``str()`` (what ``minidock graph`` prints), and
+    a one-line count of what it shows from ``repr()`` (a notebook's text/plain)."""
+
     nodes: list[Node] = field(default_factory=list)
     edges: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, style)
     title: str = ""
@@ -50,6 +59,18 @@ class LayerGraph:
 
     def __str__(self) -> str:
         return self.to_dot()
+
+    def __repr__(self) -> str:
+        """``<LayerGraph: 3 images, 3 layers (1 shared), 1 container>``: the picture is the
+        display; as text, the DOT source would be dozens of lines of node attributes."""
+        parts = []
+        for kind, (one, many) in _KINDS.items():
+            nodes = [n for n in self.nodes if n.kind == kind]
+            if nodes:
+                shared = sum(n.shared for n in nodes)
+                parts.append(f"{len(nodes)} {one if len(nodes) == 1 else many}"
+                             + (f" ({shared} shared)" if shared else ""))
+        return f"<LayerGraph: {', '.join(parts) or 'empty'}>"
 
     def svg(self) -> str:
         dot = shutil.which("dot")

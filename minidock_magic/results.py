@@ -62,7 +62,23 @@ def html_table(headers: list[str], rows: list[list[str]], caption: str = "") -> 
     return f"<table class='minidock'>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-class Tabular:
+class Result:
+    """Every result a user sees. ``repr()`` is the text ``minidock`` prints (the table or report a
+    docker user knows), so a Python REPL, IPython's text/plain and nbval all show that, not the
+    fields. Subclasses are dataclasses with ``repr=False``: a generated ``__repr__`` would hide
+    this one, and IPython's pretty printer takes a subclass's ``__repr__`` before any base's
+    ``_repr_pretty_``."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self) or f"<{type(self).__name__}: empty>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+
+class Tabular(Result):
     """Results shown as one table: text for terminals, HTML for notebooks, from the same cells."""
 
     headers: ClassVar[list[str]]
@@ -77,18 +93,12 @@ class Tabular:
     def _repr_html_(self) -> str:
         return html_table(self.headers, self.cells(), self.caption)
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
 
-
-class Text:
+class Text(Result):
     """Results whose text form is the whole story: shown as preformatted text in a notebook."""
 
     def _repr_html_(self) -> str:
         return f"<pre style='margin:0'>{escape(str(self))}</pre>"
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +113,7 @@ class ImageRow:
     unique_size: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ImageList(Tabular):
     rows: list[ImageRow]
     headers: ClassVar[list[str]] = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE", "SHARED SIZE", "UNIQUE SIZE"]
@@ -130,7 +140,7 @@ class HistoryRow:
     digest: Digest | None  # the layer blob this step made (None for metadata-only steps)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class History(Tabular):
     rows: list[HistoryRow]
     headers: ClassVar[list[str]] = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]
@@ -145,7 +155,7 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CheckReport(Text):
     blobs: int
     corrupt: list[Digest] = field(default_factory=list)
@@ -168,7 +178,7 @@ class CheckReport(Text):
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PruneReport(Text):
     deleted: list[Digest]
     untagged: list[str]
@@ -181,7 +191,7 @@ class PruneReport(Text):
         return "\n".join(lines)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class DiskUsage(Tabular):
     images: int
     blobs: int

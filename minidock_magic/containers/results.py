@@ -40,7 +40,7 @@ class ContainerRow:
     state: ContainerState
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ContainerList(Tabular):
     rows: list[ContainerRow]
     headers: ClassVar[list[str]] = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]
@@ -63,7 +63,7 @@ class ContainerList(Tabular):
         return cells
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Diff(Tabular):
     """``docker diff``: A added, C changed, D deleted — relative to the image."""
 
@@ -84,7 +84,7 @@ class Diff(Tabular):
         return [[change.kind.value, change.path] for change in self.changes]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Top(Tabular):
     rows: list[list[str]]
     headers: ClassVar[list[str]] = ["UID", "PID", "PPID", "CMD"]

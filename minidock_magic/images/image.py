@@ -14,10 +14,11 @@ from ..oci.manifest import Index, Manifest, parse_any
 from ..oci.reference import Reference
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Image:
     """One image. Its ID is the config digest (as in docker); its manifest digest is what a
-    registry calls it (``RepoDigests``)."""
+    registry calls it (``RepoDigests``). ``repr()`` is docker SDK's ``<Image: 'busybox:latest'>``
+    plus the short ID, not the manifest and config it holds."""
 
     names: tuple[Reference, ...]
     target: Descriptor          # what the name points at: a manifest, or an index
@@ -44,6 +45,10 @@ class Image:
     @property
     def display_name(self) -> str:
         return self.names[0].familiar if self.names else f"<none>@{self.id.short}"
+
+    def __repr__(self) -> str:
+        names = ", ".join(repr(name.familiar) for name in self.names) or "<none>"
+        return f"<Image: {names} {self.id.short}>"
 
     def blobs(self) -> list[Descriptor]:
         """Every blob this image needs: its manifest(s), config and layers."""

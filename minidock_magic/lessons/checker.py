@@ -25,6 +25,7 @@ from html import escape
 from typing import Any
 
 from ..errors import MinidockError
+from ..results import Result
 
 DONE, HINT, TODO = "done", "hint", "todo"
 LANGUAGES = ("en", "zh")
@@ -110,8 +111,8 @@ def current_engine() -> Any:
     return Minidock()
 
 
-@dataclass(frozen=True, slots=True)
-class CheckResult:
+@dataclass(frozen=True, slots=True, repr=False)
+class CheckResult(Result):
     """One exercise's answer: ``str()`` for a terminal, ``_repr_html_`` for a notebook."""
 
     id: str
@@ -134,9 +135,6 @@ class CheckResult:
     def __str__(self) -> str:
         return f"{_MARKS[self.status]} {self.id} {self.label} — {self.message}"
 
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
-
     def _repr_html_(self) -> str:
         colour, background = _COLOURS[self.status], _BACKGROUNDS[self.status]
         title = f" <span style='color:#555'>({escape(self.title)})</span>" if self.title else ""
@@ -145,8 +143,8 @@ class CheckResult:
                 f"{escape(self.id)} {escape(self.label)}</b>{title}<br>{escape(self.message)}</div>")
 
 
-@dataclass(frozen=True)
-class CheckReport:
+@dataclass(frozen=True, repr=False)
+class CheckReport(Result):
     """Several answers at once: ``check("4")`` checks every exercise of lesson 4."""
 
     results: tuple[CheckResult, ...]
@@ -166,9 +164,6 @@ class CheckReport:
 
     def __str__(self) -> str:
         return "\n".join(str(r) for r in self.results)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
 
     def _repr_html_(self) -> str:
         return "".join(r._repr_html_() for r in self.results)
