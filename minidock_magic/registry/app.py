@@ -47,19 +47,20 @@ class LoggedRequest:
 
 
 class ApiVersionHeader:
-    """Stamp ``Docker-Distribution-API-Version: registry/2.0`` on every response, errors included,
-    and remember the last requests (``app.state.request_log``) so a lesson can show the protocol."""
+    """Stamp ``Docker-Distribution-API-Version: registry/2.0`` on every response, errors included
+    (unless ``stamp`` is off because the server adds it), and remember the last requests
+    (``app.state.request_log``) so a lesson can show the protocol."""
 
-    def __init__(self, app: ASGIApp, request_log: deque[LoggedRequest]) -> None:
-        self.app, self.request_log = app, request_log
+    def __init__(self, app: ASGIApp, request_log: deque[LoggedRequest], stamp: bool = True) -> None:
+        self.app, self.request_log, self.stamp = app, request_log, stamp
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                if not any(k.lower() == API_VERSION_HEADER[0] for k, _ in headers):
+                if self.stamp and not any(k.lower() == API_VERSION_HEADER[0] for k, _ in headers):
                     headers.append(API_VERSION_HEADER)
-                message = {**message, "headers": headers}
+                    message = {**message, "headers": headers}
                 query = scope.get("query_string", b"").decode("latin-1")
                 target = scope["path"] + (f"?{query}" if query else "")
                 self.request_log.append(LoggedRequest(scope["method"], target, message["status"]))
@@ -145,8 +146,13 @@ async def _read_form(request: Request) -> dict[str, list[str]]:
         raise InvalidArgument("token request form is not UTF-8", code="UNSUPPORTED") from None
 
 
-def create_app(data_dir: Path, *, auth: Auth | None = None) -> Starlette:
-    """A registry serving ``data_dir`` (created if missing), with ``auth`` (default: open)."""
+def create_app(data_dir: Path, *, auth: Auth | None = None, stamp_version: bool = True) -> Starlette:
+    """A registry serving ``data_dir`` (created if missing), with ``auth`` (default: open).
+
+    ``stamp_version=False`` when the server adds the API-version header to every response itself,
+    as ours does (``server._config``): only the server can stamp the 400s its HTTP parser sends
+    for requests that never reach the app.
+    """
     registry = Registry(Storage(Path(data_dir)), auth or Auth())
 
     async def dispatch(request: Request) -> Response:
@@ -170,6 +176,6 @@ def create_app(data_dir: Path, *, auth: Auth | None = None) -> Starlette:
 
     app = Starlette(routes=[StarletteRoute("/{path:path}", dispatch, methods=METHODS)])
     request_log: deque[LoggedRequest] = deque(maxlen=REQUEST_LOG_SIZE)
-    app.add_middleware(ApiVersionHeader, request_log=request_log)
+    app.add_middleware(ApiVersionHeader, request_log=request_log, stamp=stamp_version)
     app.state.registry, app.state.request_log = registry, request_log
     return app

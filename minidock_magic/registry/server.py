@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from ..diagrams import LayerGraph, registry_graph
 from ..errors import InvalidArgument, Unavailable
-from .app import LoggedRequest, create_app
+from .app import API_VERSION_HEADER, LoggedRequest, create_app
 from .auth import Auth, Mode, add_user
 from .storage import Storage
 
@@ -31,13 +31,27 @@ def _auth(auth_mode: str, htpasswd: Path | str | None) -> Auth:
     return Auth(auth_mode, Path(htpasswd) if htpasswd is not None else None)  # type: ignore[arg-type]
 
 
+#: uvloop and httptools where installed (they are dependencies), else asyncio and h11. The loop
+#: comes from a factory, so a server in a notebook's thread leaves the kernel's event loop policy
+#: alone. The API-version header is one of uvicorn's default headers, so it is on every answer,
+#: even the 400 its HTTP parser sends for a request the app never sees (``create_app`` then
+#: leaves it out, or it would be there twice).
+SERVER_SETTINGS = {"loop": "auto", "http": "auto",
+                   "headers": [(API_VERSION_HEADER[0].decode(), API_VERSION_HEADER[1].decode())]}
+
+
+def _app(data_dir: Path, auth: Auth) -> Starlette:
+    return create_app(data_dir, auth=auth, stamp_version=False)
+
+
 def _config(app: Starlette, log_level: str, *, foreground: bool = False) -> uvicorn.Config:
     # In a thread, leave the host's (the notebook's) logging alone and keep quiet. In the
     # foreground, uvicorn's access log shows each request line (never headers, so no credentials).
     if foreground:
-        return uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=5)
+        return uvicorn.Config(app, log_level=log_level, lifespan="off", timeout_graceful_shutdown=5,
+                              **SERVER_SETTINGS)
     return uvicorn.Config(app, log_level=log_level, access_log=False, log_config=None, lifespan="off",
-                          timeout_graceful_shutdown=5)
+                          timeout_graceful_shutdown=5, **SERVER_SETTINGS)
 
 
 class RegistryServer:
@@ -79,7 +93,7 @@ class RegistryServer:
             sock.close()
             raise Unavailable(f"cannot listen on {self.host}:{self.port}: {error.strerror}") from None
         self.port = sock.getsockname()[1]
-        self.app = create_app(self.data_dir, auth=self.auth)
+        self.app = _app(self.data_dir, self.auth)
         server = uvicorn.Server(_config(self.app, "error"))
         thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
                                   name=f"minidock-registry-{self.port}", daemon=True)
@@ -134,7 +148,7 @@ def parse_addr(addr: str) -> tuple[str, int]:
 def serve(addr: str, data_dir: Path | str, auth_mode: str = "open", htpasswd: Path | str | None = None) -> None:
     """Serve in the foreground until interrupted (``minidock registry serve``)."""
     host, port = parse_addr(addr)
-    app = create_app(Path(data_dir), auth=_auth(auth_mode, htpasswd))
+    app = _app(Path(data_dir), _auth(auth_mode, htpasswd))
     config = _config(app, "info", foreground=True)
     config.host, config.port = host, port
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl+C it shut down on

@@ -11,15 +11,21 @@ Layout under ``root`` (the layout of CNCF distribution, simplified)::
 
 Every path is built from components ``routes`` validated. Every write is atomic (temp file in the
 same directory, fsync, ``os.replace``): a kill at any moment leaves no partial blob visible.
+
+Uploads are hashed (sha256) as their chunks arrive, so completing one does not read the blob back.
+That running hash lives only in this process, keyed by upload id and committed offset; an upload
+it does not cover (begun before a restart, or completed with another algorithm) is re-read.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,14 +46,27 @@ class StoredManifest:
     body: bytes
 
 
-class UploadWriter:
-    """Appends a request body to an upload; the new offset is committed only if the body completes."""
+#: The algorithm uploads are hashed with while they arrive (what every client completes with).
+RUNNING_HASH = "sha256"
+#: Running hashes kept at most (abandoned uploads are never completed; the oldest are dropped).
+MAX_RUNNING_HASHES = 1024
 
-    def __init__(self, stream: BinaryIO, offset: int) -> None:
+
+class UploadWriter:
+    """Appends a request body to an upload; the new offset is committed only if the body completes.
+
+    ``hasher``, when given, is the running hash of the upload's committed bytes (a copy: a body
+    that breaks off must not change the committed one); every chunk written also goes into it.
+    """
+
+    def __init__(self, stream: BinaryIO, offset: int, hasher: hashlib._Hash | None = None) -> None:
         self._stream, self.start, self.written, self.synced = stream, offset, 0, False
+        self.hasher = hasher
 
     def write(self, chunk: bytes) -> None:
         self._stream.write(chunk)
+        if self.hasher is not None:
+            self.hasher.update(chunk)
         self.written += len(chunk)
         self.synced = False
 
@@ -67,6 +86,10 @@ class Storage:
         self.root = Path(root).resolve()
         for sub in ("blobs", "repositories", "uploads"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
+        # upload id -> (committed offset, hash of bytes 0..offset). Chunks append on the event
+        # loop's thread, completions run in worker threads: the lock keeps each pair whole.
+        self._running: dict[str, tuple[int, hashlib._Hash]] = {}
+        self._running_lock = threading.Lock()
 
     # -- paths (components already validated by routes; checked again because it is cheap) ------
     def _blob_path(self, digest: Digest) -> Path:
@@ -148,6 +171,27 @@ class Storage:
         self._save_state(upload_id, name, 0)
         return upload_id
 
+    # -- running hashes of uploads (this process only) ------------------------------------------
+    def _remember_hash(self, upload_id: str, offset: int, hasher: hashlib._Hash) -> None:
+        with self._running_lock:
+            self._running.pop(upload_id, None)
+            while len(self._running) >= MAX_RUNNING_HASHES:
+                del self._running[next(iter(self._running))]  # the oldest: insertion order
+            self._running[upload_id] = (offset, hasher)
+
+    def _running_hash(self, upload_id: str, offset: int, *, take: bool = False) -> hashlib._Hash | None:
+        """A copy of the running hash of ``upload_id``'s first ``offset`` bytes, if this process has it.
+        With ``take``, the upload's entry is forgotten too (it is being completed)."""
+        with self._running_lock:
+            entry = self._running.pop(upload_id, None) if take else self._running.get(upload_id)
+            if entry is None or entry[0] != offset:
+                return None
+            return entry[1].copy()
+
+    def _forget_hash(self, upload_id: str) -> None:
+        with self._running_lock:
+            self._running.pop(upload_id, None)
+
     def _save_state(self, upload_id: str, name: str, offset: int) -> None:
         atomic_write_bytes(self._upload(upload_id) / "state.json",
                            json.dumps({"name": name, "offset": offset}).encode())
@@ -176,7 +220,8 @@ class Storage:
                 raise RangeNotSatisfiable(f"upload {upload_id} is receiving another chunk") from None
             stream.truncate(offset)  # drop bytes of an earlier chunk that never completed
             stream.seek(offset)
-            writer = UploadWriter(stream, offset)
+            running = hashlib.new(RUNNING_HASH) if offset == 0 else self._running_hash(upload_id, offset)
+            writer = UploadWriter(stream, offset, running)
             yield writer
             if length is not None and writer.written != length:
                 raise InvalidArgument(f"chunk declared {length} bytes but carried {writer.written}",
@@ -184,6 +229,8 @@ class Storage:
             if not writer.synced:
                 writer.sync()
         self._save_state(upload_id, name, writer.offset)
+        if writer.hasher is not None:
+            self._remember_hash(upload_id, writer.offset, writer.hasher)
 
     def complete_upload(self, name: str, upload_id: str, digest: Digest) -> int:
         """Verify the upload against ``digest``, move it into ``blobs/`` and link it; return its size.
@@ -192,10 +239,9 @@ class Storage:
         """
         size = self.upload_offset(name, upload_id)
         data = self._upload(upload_id) / "data"
-        hasher = digest.hasher()
-        with open(data, "rb") as stream:
-            while chunk := stream.read(CHUNK):
-                hasher.update(chunk)
+        hasher = self._running_hash(upload_id, size, take=True) if digest.algorithm == RUNNING_HASH else None
+        if hasher is None:  # begun before this process started, or another algorithm: read it back
+            hasher = self._hash_file(data, digest)
         if hasher.hexdigest() != digest.encoded:
             self.cancel_upload(name, upload_id)
             raise DigestMismatch(f"uploaded content does not match digest {digest}")
@@ -208,8 +254,17 @@ class Storage:
         self.cancel_upload(name, upload_id)
         return size
 
+    @staticmethod
+    def _hash_file(data: Path, digest: Digest) -> hashlib._Hash:
+        hasher = digest.hasher()
+        with open(data, "rb") as stream:
+            while chunk := stream.read(CHUNK):
+                hasher.update(chunk)
+        return hasher
+
     def cancel_upload(self, name: str, upload_id: str) -> None:
         self.upload_offset(name, upload_id)
+        self._forget_hash(upload_id)
         path = self._upload(upload_id)
         (path / "state.json").unlink()  # the upload is gone the moment its state is
         shutil.rmtree(path, ignore_errors=True)

@@ -22,10 +22,10 @@ MEASURED = ("container start, CLI process", "container start, warm Python proces
 def test_harness_doctests() -> None:
     sys.path.insert(0, str(REPO))
     try:
-        from benchmarks import harness, profile
+        from benchmarks import harness, lessons, profile
     finally:
         sys.path.remove(str(REPO))
-    for module in (harness, profile):
+    for module in (harness, lessons, profile):
         assert doctest.testmod(module).failed == 0, module.__name__
 
 
@@ -44,4 +44,10 @@ def test_quick_run_produces_rows_with_positive_numbers(tmp_path: Path) -> None:
         assert row["peer"] and all(value > 0 for value in row["peer"]), row
         assert row["ratio"] is not None and row["ratio"] > 0, row
     assert any(name.startswith("build") for name in rows)
-    assert any(name.startswith("lessons") for name in rows)
+    engine = rows["storage, the engine's own overhead"]
+    assert engine["ours"] == rows["storage, 10 images on one base"]["ours"], "the same du, another floor"
+    assert 0 < engine["peer"][0] <= engine["ours"][0], engine
+    lessons = [row for name, row in rows.items() if name.startswith("lessons")]
+    assert len(lessons) == 1, lessons
+    assert lessons[0]["ours"] and lessons[0]["ours"][0] > 0, lessons  # --quick: one notebook, timed
+    assert lessons[0]["extra"]["passed"] > 0, lessons

@@ -86,6 +86,68 @@ def test_chunks_commit_only_when_complete(tmp_path: Path) -> None:
     assert store.blob_path("r", Digest.parse(sha256(b"abcdef"))).read_bytes() == b"abcdef"
 
 
+def forbid_reading_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    def read_back(data: Path, digest: Digest) -> None:
+        raise AssertionError(f"the upload was read back to hash it ({digest})")
+    monkeypatch.setattr(Storage, "_hash_file", staticmethod(read_back))
+
+
+def test_uploads_are_hashed_as_they_arrive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Completing an upload does not read it back, and a chunk that broke off leaves no trace in the hash."""
+    store = Storage(tmp_path)
+    forbid_reading_back(monkeypatch)
+    upload_id = store.start_upload("r")
+    with store.upload_writer("r", upload_id, 0, 3) as writer:
+        writer.write(b"abc")
+    with pytest.raises(RuntimeError), store.upload_writer("r", upload_id, 3) as writer:
+        writer.write(b"partial")
+        raise RuntimeError("client went away")
+    with pytest.raises(InvalidArgument), store.upload_writer("r", upload_id, 3, 10) as writer:
+        writer.write(b"short")
+    with store.upload_writer("r", upload_id, 3) as writer:
+        writer.write(b"def")
+    digest = Digest.parse(sha256(b"abcdef"))
+    assert store.complete_upload("r", upload_id, digest) == 6
+    assert store.blob_path("r", digest).read_bytes() == b"abcdef"
+    assert store._running == {}, "a finished upload keeps no hash"
+    mismatch = store.start_upload("r")
+    with store.upload_writer("r", mismatch) as writer:
+        writer.write(b"real bytes")
+    with pytest.raises(DigestMismatch):
+        store.complete_upload("r", mismatch, Digest.parse(sha256(b"other bytes")))
+    assert store._running == {}
+
+
+def test_an_upload_begun_before_a_restart_is_read_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running hash lives in one process: a registry restarted mid-upload hashes the file instead."""
+    before = Storage(tmp_path)
+    upload_id = before.start_upload("r")
+    with before.upload_writer("r", upload_id) as writer:
+        writer.write(b"first half, ")
+    after = Storage(tmp_path)  # a new server process on the same directory
+    with after.upload_writer("r", upload_id) as writer:
+        writer.write(b"second half")
+    read_back: list[Digest] = []
+    real = Storage._hash_file
+    monkeypatch.setattr(Storage, "_hash_file", staticmethod(lambda data, digest: read_back.append(digest)
+                                                             or real(data, digest)))
+    digest = Digest.parse(sha256(b"first half, second half"))
+    after.complete_upload("r", upload_id, digest)
+    assert read_back == [digest]
+    assert after.blob_path("r", digest).read_bytes() == b"first half, second half"
+
+
+def test_a_digest_of_another_algorithm_is_checked_by_reading_back(tmp_path: Path) -> None:
+    import hashlib
+    store = Storage(tmp_path)
+    upload_id = store.start_upload("r")
+    with store.upload_writer("r", upload_id) as writer:
+        writer.write(b"bytes")
+    digest = Digest.parse("sha512:" + hashlib.sha512(b"bytes").hexdigest())
+    assert store.complete_upload("r", upload_id, digest) == 5
+    assert store._running == {}
+
+
 def test_uploads_belong_to_their_repository(tmp_path: Path) -> None:
     store = Storage(tmp_path)
     upload_id = store.start_upload("mine")
