@@ -13,25 +13,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .content.store import ContentStore
-from .diagrams import LayerGraph, image_graph
 from .errors import Conflict, InvalidArgument, NotFound
 from .home import COMPRESSIONS, Layout, default_home
-from .images import archive, describe, lookup, maintenance
-from .images.bootstrap import bootstrap_image
-from .images.changes import apply_changes
+from .images import lookup
 from .images.image import Image, load_image
 from .images.store import ImageStore
-from .images.unpack import unpack_layers
-from .images.writer import DEFAULT_PATH, layer_descriptor, source_date_epoch, store_image, store_tree_layer
-from .oci.config import History, ImageConfig, rfc3339
 from .oci.descriptor import Descriptor
 from .oci.digest import Digest
 from .oci.reference import Reference
-from .results import CheckReport, DiskUsage, ImageList, PruneReport
-from .results import History as HistoryTable
 
+# What only some commands need is imported by them: a CLI process runs one command, and the
+# whole engine costs tens of milliseconds to import (results and diagrams, tar archives, layer
+# writing and applying, maintenance) on top of what finding an image and running it needs.
 if TYPE_CHECKING:
     from .containers.service import Containers
+    from .diagrams import LayerGraph
+    from .results import CheckReport, DiskUsage, ImageList, PruneReport
+    from .results import History as HistoryTable
     from .snapshots.base import Snapshotter
 
 BUILTIN_BUSYBOX = Reference.parse("busybox")
@@ -101,11 +99,13 @@ class Minidock:
     # -- image commands ----------------------------------------------------------------------
     def bootstrap(self) -> Image:
         """(Re)make the built-in busybox image from the host's static busybox."""
+        from .images.bootstrap import bootstrap_image
         target = bootstrap_image(self.content, self.layout.tmp, compression=self.compression)
         self.names.set(BUILTIN_BUSYBOX, target)
         return self._load(target)
 
     def images(self) -> ImageList:
+        from .images import describe
         return describe.image_list(self.list_images())
 
     def tag(self, source: str, target: str) -> Image:
@@ -132,6 +132,7 @@ class Minidock:
             self.names.remove(name, image.digest)
             report.append(f"Untagged: {name.familiar}")
         if not self.names.names_of(image.digest):
+            from .images import maintenance
             self.names.remove(None, image.digest)
             freed = maintenance.collect(self.content, [r for r in self._roots()
                                                        if r.digest != image.digest or r.digest in in_use])
@@ -139,12 +140,16 @@ class Minidock:
         return report
 
     def image_inspect(self, text: str) -> dict[str, Any]:
+        from .images import describe
         return describe.inspect(self.image(text))
 
     def history(self, text: str) -> HistoryTable:
+        from .images import describe
         return describe.history(self.image(text))
 
     def save(self, texts: list[str], out: BinaryIO) -> None:
+        from .images import archive
+        from .images.writer import source_date_epoch
         if not texts:
             raise InvalidArgument("save needs at least one image")
         chosen: dict[Digest, Image] = {}
@@ -158,6 +163,7 @@ class Minidock:
         archive.save(self.content, list(chosen.values()), out, epoch=source_date_epoch(0))
 
     def load(self, source: BinaryIO) -> list[str]:
+        from .images import archive
         if not source.seekable():  # a pipe: archives are read by member, so spool it first
             self.layout.tmp.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self.layout.tmp) as spool:
@@ -180,6 +186,15 @@ class Minidock:
                      message: str | None = None, changes: list[str] | None = None) -> Image:
         """docker import: a rootfs (directory, or tarball of one) becomes a one-layer image. A
         tarball is extracted safely first, so whatever it holds lands in a clean, normalised layer."""
+        from .images.changes import apply_changes
+        from .images.writer import (
+            DEFAULT_PATH,
+            layer_descriptor,
+            source_date_epoch,
+            store_image,
+            store_tree_layer,
+        )
+        from .oci.config import History, ImageConfig, rfc3339
         source = Path(source)
         epoch = source_date_epoch()
         self.layout.tmp.mkdir(parents=True, exist_ok=True)
@@ -210,6 +225,7 @@ class Minidock:
 
     def unpack(self, text: str, dest: str | Path) -> Path:
         """Apply an image's layers, in order, into ``dest`` (what a container's rootfs starts as)."""
+        from .images.unpack import unpack_layers
         image = self.image(text)
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
@@ -218,6 +234,7 @@ class Minidock:
 
     def graph(self, texts: list[str] | None = None) -> LayerGraph:
         """Images over their layer stacks, shared layers drawn once, containers on top."""
+        from .diagrams import image_graph
         images = [self.image(t) for t in texts] if texts else self.list_images()
         chosen = {image.digest for image in images}
         containers = [(c.name, self._load(Descriptor.from_json(c.image_target)))
@@ -259,16 +276,19 @@ class Minidock:
         return {root.digest for root in self._container_roots()}
 
     def system_check(self) -> CheckReport:
+        from .images import maintenance
         return maintenance.check(self.content, self._roots())
 
     def system_prune(self, *, all_images: bool = False) -> PruneReport:
         """Drop untagged images (all unused ones with ``all_images``), then every blob that
         nothing references, and stale temp files a crash may have left."""
+        from .images import maintenance
         return maintenance.prune(self.content, self.names, in_use=self._images_in_use(),
                                  extra_roots=self._container_roots(), tmp_dir=self.layout.tmp,
                                  all_images=all_images)
 
     def system_df(self) -> DiskUsage:
+        from .images import maintenance
         return maintenance.disk_usage(self.content, self.list_images())
 
     def info(self) -> dict[str, Any]:

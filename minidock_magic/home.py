@@ -6,14 +6,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 COMPRESSIONS = ("gzip", "none", "zstd")
 
 
 def default_home() -> Path:
     env = os.environ.get("MINIDOCK_HOME")
-    return Path(env) if env else Path(platformdirs.user_data_dir("minidock"))
+    if env:
+        return Path(env)
+    import platformdirs  # only here: a home given by --home or $MINIDOCK_HOME does not need it
+
+    return Path(platformdirs.user_data_dir("minidock"))
 
 
 @dataclass(frozen=True, slots=True)

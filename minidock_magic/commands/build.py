@@ -10,15 +10,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgument
-from . import Streams, UsageError
+from . import Streams, Subcommands, UsageError
 
 if TYPE_CHECKING:  # the build engine is imported by the commands that build (~30 ms otherwise)
     from ..build.cache import BuildCache
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = sub.add_parser("build", help="build an image from a Dockerfile (one layer per step, "
-                            "with a build cache)")
+def register(sub: Subcommands) -> None:
+    sub.add_parser("build", help="build an image from a Dockerfile (one layer per step, "
+                   "with a build cache)", define=_build)
+    sub.add_parser("builder", help="the build cache", define=_builder)
+
+
+def _build(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-t", "--tag", action="append", default=[], dest="tags", metavar="NAME",
                         help="name the image (repeatable)")
     parser.add_argument("-f", "--file", help="the Dockerfile (default: CONTEXT/Dockerfile; - reads stdin)")
@@ -31,11 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         help="directory COPY reads from (optional for a notebook cell's Dockerfile)")
     parser.set_defaults(handler=cmd_build)
 
-    builder = sub.add_parser("builder", help="the build cache")
+
+def _builder(builder: argparse.ArgumentParser) -> None:
     builder_sub = builder.add_subparsers(dest="builder_command", metavar="COMMAND")
-    listing = builder_sub.add_parser("ls", help="list build cache entries (step -> intermediate image)")
-    listing.set_defaults(handler=cmd_builder_ls)
-    prune = builder_sub.add_parser("prune", help="forget every cached step")
+    builder_sub.add_parser("ls", help="list build cache entries (step -> intermediate image)",
+                           define=lambda listing: listing.set_defaults(handler=cmd_builder_ls))
+    builder_sub.add_parser("prune", help="forget every cached step", define=_builder_prune)
+
+
+def _builder_prune(prune: argparse.ArgumentParser) -> None:
     prune.add_argument("-f", "--force", action="store_true", help="(accepted for docker compatibility)")
     prune.set_defaults(handler=cmd_builder_prune)
 

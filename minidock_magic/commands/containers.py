@@ -10,7 +10,7 @@ from typing import Any
 
 from ..containers.options import RunOptions, parse_memory
 from ..errors import InvalidArgument
-from . import Streams
+from . import Handler, Parser, Streams, Subcommands
 
 
 @dataclass(frozen=True)
@@ -49,63 +49,101 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    run = sub.add_parser("run", help="create and start a container", add_help=False)
+def register(sub: Subcommands) -> None:
+    sub.add_parser("run", help="create and start a container", add_help=False, define=_run)
+    sub.add_parser("create", help="create a container (its writable layer) without starting it",
+                   add_help=False, define=_create)
+    sub.add_parser("container", help="manage containers", define=_container)
+    _register_common(sub, top=True)
+
+
+def _run(run: argparse.ArgumentParser) -> None:
     run.add_argument("--help", action="help", help="show this help")
     run.add_argument("-d", "--detach", action="store_true", help="run in the background; print its id")
     _run_flags(run)
     run.set_defaults(handler=cmd_run)
 
-    create = sub.add_parser("create", help="create a container (its writable layer) without starting it",
-                            add_help=False)
+
+def _create(create: argparse.ArgumentParser) -> None:
     create.add_argument("--help", action="help", help="show this help")
     _run_flags(create)
     create.set_defaults(handler=cmd_create)
 
-    container = sub.add_parser("container", help="manage containers")
-    container_sub = container.add_subparsers(dest="container_command", metavar="COMMAND")
-    for parent in (sub, container_sub):
-        _register_common(parent, top=parent is sub)
+
+def _container(container: Parser) -> None:
+    _register_common(container.add_subparsers(dest="container_command", metavar="COMMAND"),
+                     top=False)
 
 
-def _register_common(sub: argparse._SubParsersAction, *, top: bool) -> None:  # type: ignore[type-arg]
-    start = sub.add_parser("start", help="start stopped containers (their writable layer is kept)")
+def _register_common(sub: Subcommands, *, top: bool) -> None:
+    sub.add_parser("start", help="start stopped containers (their writable layer is kept)",
+                   define=_start)
+    sub.add_parser("stop", help="stop containers (SIGTERM, then SIGKILL after -t seconds)",
+                   define=lambda p: _stop(p, cmd_stop))
+    sub.add_parser("restart", help="restart containers (stop then start)",
+                   define=lambda p: _stop(p, cmd_restart))
+    sub.add_parser("kill", help="send a signal (default KILL)", define=_kill)
+    sub.add_parser("rm", help="remove containers (and their writable layers)", define=_rm)
+    sub.add_parser("ps" if top else "ls", help="list containers", define=_ps)
+    sub.add_parser("logs", help="what a container printed", define=_logs)
+    sub.add_parser("wait", help="block until containers stop; print their exit codes",
+                   define=_wait)
+    sub.add_parser("exec", help="run a command in a running container", define=_exec)
+    sub.add_parser("top", help="the processes of a running container", define=_top)
+    sub.add_parser("diff", help="files the container changed: A added, C changed, D deleted",
+                   define=_diff)
+    sub.add_parser("commit", help="a new image from a container's writable layer", define=_commit)
+    sub.add_parser("export", help="a container's whole filesystem as one tar", define=_export)
+    sub.add_parser("cp", help="copy files between a container and the host", define=_cp)
+    if top:
+        sub.add_parser("inspect", help="low-level JSON about containers or images",
+                       define=_inspect_any)
+    else:
+        sub.add_parser("inspect", help="low-level JSON about containers", define=_inspect)
+
+
+def _start(start: argparse.ArgumentParser) -> None:
     start.add_argument("-a", "--attach", action="store_true", help="stream output and wait")
     start.add_argument("containers", nargs="+", metavar="CONTAINER")
     start.set_defaults(handler=cmd_start)
 
-    for name, verb in (("stop", "SIGTERM, then SIGKILL after -t seconds"),
-                       ("restart", "stop then start")):
-        p = sub.add_parser(name, help=f"{name} containers ({verb})")
-        p.add_argument("-t", "--time", type=float, default=10.0, help="seconds to wait before killing")
-        p.add_argument("containers", nargs="+", metavar="CONTAINER")
-        p.set_defaults(handler=cmd_stop if name == "stop" else cmd_restart)
 
-    kill = sub.add_parser("kill", help="send a signal (default KILL)")
+def _stop(p: argparse.ArgumentParser, handler: Handler) -> None:
+    p.add_argument("-t", "--time", type=float, default=10.0, help="seconds to wait before killing")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER")
+    p.set_defaults(handler=handler)
+
+
+def _kill(kill: argparse.ArgumentParser) -> None:
     kill.add_argument("-s", "--signal", default="KILL")
     kill.add_argument("containers", nargs="+", metavar="CONTAINER")
     kill.set_defaults(handler=cmd_kill)
 
-    rm = sub.add_parser("rm", help="remove containers (and their writable layers)")
+
+def _rm(rm: argparse.ArgumentParser) -> None:
     rm.add_argument("-f", "--force", action="store_true", help="kill a running container first")
     rm.add_argument("containers", nargs="+", metavar="CONTAINER")
     rm.set_defaults(handler=cmd_rm)
 
-    ps = sub.add_parser("ps" if top else "ls", help="list containers")
+
+def _ps(ps: argparse.ArgumentParser) -> None:
     ps.add_argument("-a", "--all", action="store_true", help="also stopped ones")
     ps.add_argument("-q", "--quiet", action="store_true", help="only ids")
     ps.set_defaults(handler=cmd_ps)
 
-    logs = sub.add_parser("logs", help="what a container printed")
+
+def _logs(logs: argparse.ArgumentParser) -> None:
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("container", metavar="CONTAINER")
     logs.set_defaults(handler=cmd_logs)
 
-    wait = sub.add_parser("wait", help="block until containers stop; print their exit codes")
+
+def _wait(wait: argparse.ArgumentParser) -> None:
     wait.add_argument("containers", nargs="+", metavar="CONTAINER")
     wait.set_defaults(handler=cmd_wait)
 
-    exec_ = sub.add_parser("exec", help="run a command in a running container")
+
+def _exec(exec_: argparse.ArgumentParser) -> None:
     exec_.add_argument("-d", "--detach", action="store_true")
     exec_.add_argument("-i", "--interactive", action="store_true")
     exec_.add_argument("-t", "--tty", action="store_true", help="accepted for docker")
@@ -116,15 +154,18 @@ def _register_common(sub: argparse._SubParsersAction, *, top: bool) -> None:  # 
     exec_.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
     exec_.set_defaults(handler=cmd_exec)
 
-    top_ = sub.add_parser("top", help="the processes of a running container")
-    top_.add_argument("container", metavar="CONTAINER")
-    top_.set_defaults(handler=lambda engine, args, io: engine.containers.top(args.container))
 
-    diff = sub.add_parser("diff", help="files the container changed: A added, C changed, D deleted")
+def _top(top: argparse.ArgumentParser) -> None:
+    top.add_argument("container", metavar="CONTAINER")
+    top.set_defaults(handler=lambda engine, args, io: engine.containers.top(args.container))
+
+
+def _diff(diff: argparse.ArgumentParser) -> None:
     diff.add_argument("container", metavar="CONTAINER")
     diff.set_defaults(handler=lambda engine, args, io: engine.containers.diff(args.container))
 
-    commit = sub.add_parser("commit", help="a new image from a container's writable layer")
+
+def _commit(commit: argparse.ArgumentParser) -> None:
     commit.add_argument("-m", "--message")
     commit.add_argument("-a", "--author")
     commit.add_argument("-c", "--change", action="append", default=[])
@@ -132,26 +173,29 @@ def _register_common(sub: argparse._SubParsersAction, *, top: bool) -> None:  # 
     commit.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
     commit.set_defaults(handler=cmd_commit)
 
-    export = sub.add_parser("export", help="a container's whole filesystem as one tar")
+
+def _export(export: argparse.ArgumentParser) -> None:
     export.add_argument("-o", "--output", help="file to write (default: stdout)")
     export.add_argument("container", metavar="CONTAINER")
     export.set_defaults(handler=cmd_export)
 
-    cp = sub.add_parser("cp", help="copy files between a container and the host")
+
+def _cp(cp: argparse.ArgumentParser) -> None:
     cp.add_argument("source", metavar="SRC", help="CONTAINER:PATH or a host path")
     cp.add_argument("dest", metavar="DEST", help="CONTAINER:PATH or a host path")
     cp.set_defaults(handler=lambda engine, args, io: engine.containers.copy(args.source, args.dest)
                     and None)
 
-    if top:
-        inspect = sub.add_parser("inspect", help="low-level JSON about containers or images")
-        inspect.add_argument("targets", nargs="+", metavar="NAME|ID")
-        inspect.set_defaults(handler=cmd_inspect)
-    else:
-        inspect = sub.add_parser("inspect", help="low-level JSON about containers")
-        inspect.add_argument("targets", nargs="+", metavar="CONTAINER")
-        inspect.set_defaults(handler=lambda engine, args, io: [engine.containers.inspect(t)
-                                                               for t in args.targets])
+
+def _inspect_any(inspect: argparse.ArgumentParser) -> None:
+    inspect.add_argument("targets", nargs="+", metavar="NAME|ID")
+    inspect.set_defaults(handler=cmd_inspect)
+
+
+def _inspect(inspect: argparse.ArgumentParser) -> None:
+    inspect.add_argument("targets", nargs="+", metavar="CONTAINER")
+    inspect.set_defaults(handler=lambda engine, args, io: [engine.containers.inspect(t)
+                                                           for t in args.targets])
 
 
 def _options(args: argparse.Namespace) -> RunOptions:

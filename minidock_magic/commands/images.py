@@ -8,57 +8,86 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument
-from . import Streams
+from . import Parser, Streams, Subcommands
+
+RM_HELP = "remove images (untag; delete when no name is left)"
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    images = sub.add_parser("images", help="list images, with shared and unique layer bytes")
+def register(sub: Subcommands) -> None:
+    sub.add_parser("images", help="list images, with shared and unique layer bytes", define=_images)
+    sub.add_parser("image", help="manage images", define=_image)
+    sub.add_parser("rmi", help=RM_HELP, define=_rm)
+    _add_common(sub)
+
+
+def _images(images: argparse.ArgumentParser) -> None:
     images.add_argument("-q", "--quiet", action="store_true", help="only image IDs")
     images.set_defaults(handler=cmd_images)
 
-    image = sub.add_parser("image", help="manage images")
+
+def _image(image: Parser) -> None:
     image_sub = image.add_subparsers(dest="image_command", metavar="COMMAND")
-    ls = image_sub.add_parser("ls", help="list images")
-    ls.add_argument("-q", "--quiet", action="store_true")
-    ls.set_defaults(handler=cmd_images)
-    inspect = image_sub.add_parser("inspect", help="low-level JSON about images")
-    inspect.add_argument("images", nargs="+", metavar="IMAGE")
-    inspect.set_defaults(handler=cmd_image_inspect)
-    for parent in (sub, image_sub):
-        _add_rm(parent, "rmi" if parent is sub else "rm")
-    _add_common(sub)
+    image_sub.add_parser("ls", help="list images", define=_ls)
+    image_sub.add_parser("inspect", help="low-level JSON about images", define=_inspect)
+    image_sub.add_parser("rm", help=RM_HELP, define=_rm)
     _add_common(image_sub)
 
 
-def _add_rm(sub: argparse._SubParsersAction, name: str) -> None:  # type: ignore[type-arg]
-    rmi = sub.add_parser(name, help="remove images (untag; delete when no name is left)")
+def _ls(ls: argparse.ArgumentParser) -> None:
+    ls.add_argument("-q", "--quiet", action="store_true")
+    ls.set_defaults(handler=cmd_images)
+
+
+def _inspect(inspect: argparse.ArgumentParser) -> None:
+    inspect.add_argument("images", nargs="+", metavar="IMAGE")
+    inspect.set_defaults(handler=cmd_image_inspect)
+
+
+def _rm(rmi: argparse.ArgumentParser) -> None:
     rmi.add_argument("-f", "--force", action="store_true")
     rmi.add_argument("images", nargs="+", metavar="IMAGE")
     rmi.set_defaults(handler=cmd_rmi)
 
 
-def _add_common(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    tag = sub.add_parser("tag", help="give an image another name: SOURCE TARGET")
+def _add_common(sub: Subcommands) -> None:
+    sub.add_parser("tag", help="give an image another name: SOURCE TARGET", define=_tag)
+    sub.add_parser("history", help="the steps (layers) that made an image", define=_history)
+    sub.add_parser("save", help="write images to a tar archive (docker/OCI format)", define=_save)
+    sub.add_parser("load", help="read images from a tar archive", define=_load)
+    sub.add_parser("import", help="make a one-layer image from a rootfs tarball or directory",
+                   define=_import)
+    sub.add_parser("bootstrap", help="(re)make the built-in busybox image from the host",
+                   define=lambda boot: boot.set_defaults(handler=cmd_bootstrap))
+    sub.add_parser("graph", help="diagram of images, their layers and what they share "
+                   "(DOT text; a picture in notebooks)", define=_graph)
+    sub.add_parser("unpack", help="apply an image's layers into a directory", define=_unpack)
+
+
+def _tag(tag: argparse.ArgumentParser) -> None:
     tag.add_argument("source", metavar="SOURCE_IMAGE")
     tag.add_argument("target", metavar="TARGET_IMAGE")
     tag.set_defaults(handler=cmd_tag)
 
-    history = sub.add_parser("history", help="the steps (layers) that made an image")
+
+def _history(history: argparse.ArgumentParser) -> None:
     history.add_argument("image", metavar="IMAGE")
     history.add_argument("-q", "--quiet", action="store_true")
     history.set_defaults(handler=cmd_history)
 
-    save = sub.add_parser("save", help="write images to a tar archive (docker/OCI format)")
+
+def _save(save: argparse.ArgumentParser) -> None:
     save.add_argument("-o", "--output", help="file to write (default: stdout)")
     save.add_argument("images", nargs="+", metavar="IMAGE")
     save.set_defaults(handler=cmd_save)
 
-    load = sub.add_parser("load", help="read images from a tar archive")
+
+def _load(load: argparse.ArgumentParser) -> None:
     load.add_argument("-i", "--input", help="file to read (default: stdin)")
     load.add_argument("-q", "--quiet", action="store_true")
     load.set_defaults(handler=cmd_load)
 
-    imp = sub.add_parser("import", help="make a one-layer image from a rootfs tarball or directory")
+
+def _import(imp: argparse.ArgumentParser) -> None:
     imp.add_argument("source", metavar="file|dir")
     imp.add_argument("reference", nargs="?", metavar="REPOSITORY[:TAG]")
     imp.add_argument("-m", "--message", help="commit message for the history")
@@ -66,15 +95,13 @@ def _add_common(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-a
                      help="apply a Dockerfile instruction (CMD, ENV, WORKDIR, …) to the config")
     imp.set_defaults(handler=cmd_import)
 
-    boot = sub.add_parser("bootstrap", help="(re)make the built-in busybox image from the host")
-    boot.set_defaults(handler=cmd_bootstrap)
 
-    graph = sub.add_parser("graph", help="diagram of images, their layers and what they share "
-                           "(DOT text; a picture in notebooks)")
+def _graph(graph: argparse.ArgumentParser) -> None:
     graph.add_argument("images", nargs="*", metavar="IMAGE")
     graph.set_defaults(handler=lambda engine, args, io: engine.graph(args.images or None))
 
-    unpack = sub.add_parser("unpack", help="apply an image's layers into a directory")
+
+def _unpack(unpack: argparse.ArgumentParser) -> None:
     unpack.add_argument("image", metavar="IMAGE")
     unpack.add_argument("dest", metavar="DIR")
     unpack.set_defaults(handler=cmd_unpack)

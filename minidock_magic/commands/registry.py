@@ -9,14 +9,24 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument
-from . import Streams
+from . import Streams, Subcommands
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    registry = sub.add_parser("registry", help="run an OCI registry (a 仓库服务器 for your class)")
+def register(sub: Subcommands) -> None:
+    sub.add_parser("registry", help="run an OCI registry (a 仓库服务器 for your class)",
+                   define=_registry)
+
+
+def _registry(registry: argparse.ArgumentParser) -> None:
     registry_sub = registry.add_subparsers(dest="registry_command", metavar="COMMAND")
+    registry_sub.add_parser("serve", help="serve in the foreground until Ctrl+C", define=_serve)
+    registry_sub.add_parser("adduser", help="add or change a user in an htpasswd file",
+                            define=_adduser)
+    registry_sub.add_parser("garbage-collect", help="delete blobs no manifest references",
+                            define=_gc)
 
-    serve = registry_sub.add_parser("serve", help="serve in the foreground until Ctrl+C")
+
+def _serve(serve: argparse.ArgumentParser) -> None:
     serve.add_argument("--addr", default="127.0.0.1:5000", help="HOST:PORT (default 127.0.0.1:5000)")
     serve.add_argument("--data", required=True, help="directory that holds the registry's blobs")
     serve.add_argument("--auth", choices=["open", "public", "private"], default="open",
@@ -25,13 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     serve.add_argument("--htpasswd", help="htpasswd file with bcrypt entries (minidock registry adduser)")
     serve.set_defaults(handler=cmd_serve, needs_engine=False)
 
-    adduser = registry_sub.add_parser("adduser", help="add or change a user in an htpasswd file")
+
+def _adduser(adduser: argparse.ArgumentParser) -> None:
     adduser.add_argument("--htpasswd", required=True)
     adduser.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     adduser.add_argument("user")
     adduser.set_defaults(handler=cmd_adduser, needs_engine=False)
 
-    gc = registry_sub.add_parser("garbage-collect", help="delete blobs no manifest references")
+
+def _gc(gc: argparse.ArgumentParser) -> None:
     gc.add_argument("--data", required=True)
     gc.set_defaults(handler=cmd_gc, needs_engine=False)
 

@@ -13,24 +13,34 @@ import sys
 from typing import Any
 
 from ..oci.reference import Reference
-from . import Streams, UsageError
+from . import Streams, Subcommands, UsageError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = sub.add_parser("pull", help="download an image from a registry")
+def register(sub: Subcommands) -> None:
+    sub.add_parser("pull", help="download an image from a registry", define=_pull)
+    sub.add_parser("push", help="upload an image to a registry", define=_push)
+    sub.add_parser("login", help="log in to a registry (stored in <home>/config.json)", define=_login)
+    sub.add_parser("logout", help="forget the login for a registry", define=_logout)
+    sub.add_parser("search", help="find repositories on a registry", define=_search)
+    sub.add_parser("manifest", help="look at manifests in a registry", define=_manifest)
+
+
+def _pull(p: argparse.ArgumentParser) -> None:
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform image")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the image name")
     p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
     p.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
     p.set_defaults(handler=cmd_pull)
 
-    p = sub.add_parser("push", help="upload an image to a registry")
+
+def _push(p: argparse.ArgumentParser) -> None:
     p.add_argument("-q", "--quiet", action="store_true", help="print only the pushed digest")
     p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
     p.add_argument("name", metavar="NAME[:TAG]")
     p.set_defaults(handler=cmd_push)
 
-    p = sub.add_parser("login", help="log in to a registry (stored in <home>/config.json)")
+
+def _login(p: argparse.ArgumentParser) -> None:
     p.add_argument("-u", "--username")
     secret = p.add_mutually_exclusive_group()
     secret.add_argument("-p", "--password")
@@ -39,20 +49,27 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("server", nargs="?", metavar="SERVER", help="default: docker.io")
     p.set_defaults(handler=cmd_login)
 
-    p = sub.add_parser("logout", help="forget the login for a registry")
+
+def _logout(p: argparse.ArgumentParser) -> None:
     p.add_argument("server", nargs="?", metavar="SERVER", help="default: docker.io")
     p.set_defaults(handler=cmd_logout)
 
-    p = sub.add_parser("search", help="find repositories on a registry")
+
+def _search(p: argparse.ArgumentParser) -> None:
     p.add_argument("--registry", metavar="HOST", help="search this registry's catalog (default: Docker Hub)")
     p.add_argument("--limit", type=int, default=25)
     p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
     p.add_argument("term", metavar="TERM")
     p.set_defaults(handler=cmd_search)
 
-    manifest = sub.add_parser("manifest", help="look at manifests in a registry")
+
+def _manifest(manifest: argparse.ArgumentParser) -> None:
     manifest_sub = manifest.add_subparsers(dest="manifest_command", metavar="COMMAND")
-    p = manifest_sub.add_parser("inspect", help="the manifest or index a registry serves for a name")
+    manifest_sub.add_parser("inspect", help="the manifest or index a registry serves for a name",
+                            define=_manifest_inspect)
+
+
+def _manifest_inspect(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trace", action="store_true", help="show every HTTP request and response")
     p.add_argument("name", metavar="NAME[:TAG|@DIGEST]")
     p.set_defaults(handler=cmd_manifest_inspect)

@@ -3,10 +3,16 @@
 Each container has a directory ``containers/<id>/`` holding ``config.json``, ``state.json`` and
 ``container.log``, every JSON file written atomically, so a crash never leaves a half record.
 The directory name is the 64-hex id we generated, never user text.
+
+Only ``config.json`` is also made durable (fsync). The state changes at every start and exit,
+and what it says is checked anyway: a "running" container whose process is gone is found out
+from its pid and start time (``Lifecycle.state``). So a power cut may lose a state write, never
+the container; a state file it left empty reads as "exited".
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -112,14 +118,20 @@ class ContainerStore:
         return ContainerConfig(**data)
 
     def state(self, container_id: str) -> ContainerState:
+        path = self._dir(container_id) / "state.json"
         try:
-            data = json.loads((self._dir(container_id) / "state.json").read_bytes())
+            data = json.loads(path.read_bytes())
         except FileNotFoundError:
-            raise NotFound(f"No such container: {container_id}") from None
+            if not (path.parent / "config.json").is_file():
+                raise NotFound(f"No such container: {container_id}") from None
+            return ContainerState()  # being created this very moment
+        except ValueError:  # left empty by a power cut (it is written without fsync)
+            return ContainerState(status="exited", error="its state was lost when the host stopped")
         return ContainerState(**data)
 
     def save_state(self, container_id: str, state: ContainerState) -> None:
-        atomic_write_bytes(self._dir(container_id) / "state.json", json.dumps(asdict(state)).encode())
+        atomic_write_bytes(self._dir(container_id) / "state.json", json.dumps(asdict(state)).encode(),
+                           durable=False)
 
     def update_state(self, container_id: str, **changes: Any) -> ContainerState:
         with locked(self._lock_path.with_name(f"container-{container_id[:12]}.lock")):
@@ -128,8 +140,11 @@ class ContainerStore:
         return state
 
     def find(self, text: str) -> ContainerConfig:
-        """By name, full id or unique id prefix, as docker resolves them."""
+        """By full id, name or unique id prefix, as docker resolves them."""
         text = text.lstrip("/")
+        if ID_GRAMMAR.match(text):  # without reading every other container's record
+            with contextlib.suppress(NotFound):
+                return self.config(text)
         configs = self.list()
         for config in configs:
             if config.name == text or config.id == text:

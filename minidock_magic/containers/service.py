@@ -8,27 +8,28 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..content.store import ContentStore
-from ..diff.changes import Change
-from ..diff.writer import write_layer
 from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
-from ..images.changes import apply_changes
 from ..images.image import Image
 from ..images.store import ImageStore
-from ..images.writer import source_date_epoch, store_image
 from ..oci.config import History, rfc3339
 from ..oci.descriptor import Descriptor
 from ..oci.reference import Reference
 from ..snapshots.base import Snapshotter
-from . import files, processes
+from . import processes
 from .lifecycle import Lifecycle
 from .mountpoints import hide_mountpoints
 from .names import random_name
 from .options import RunOptions, parse_signal, process_argv, process_env
 from .record import ContainerConfig, ContainerStore, new_id, now
-from .results import ContainerList, ContainerRow, Diff, Top
+
+# create, run and remove are what most calls do, so what only the other commands need (layer
+# writing and applying for commit/export/cp, result tables for ps/diff/top) is imported by them.
+if TYPE_CHECKING:
+    from ..diff.changes import Change
+    from .results import ContainerList, Diff, Top
 
 
 def _has_fd(stream: Any) -> bool:
@@ -74,8 +75,7 @@ class Containers:
                                   "home made with MINIDOCK_SNAPSHOTTER=copy for proot containers")
         if options.network not in ("none", "host"):
             raise InvalidArgument(f"network {options.network!r} is not available: use none or host")
-        taken = {c.name for c in self.store.list()}
-        name = (options.name or random_name(taken)).lstrip("/")
+        name = (options.name or random_name({c.name for c in self.store.list()})).lstrip("/")
         limits = {k: v for k, v in (("memory", options.memory), ("cpus", options.cpus),
                                     ("pids", options.pids_limit)) if v is not None} or None
         container_id = new_id()
@@ -154,6 +154,7 @@ class Containers:
 
     # -- looking at containers ----------------------------------------------------------------
     def ps(self, *, all: bool = False) -> ContainerList:
+        from .results import ContainerList, ContainerRow
         rows = []
         for config in self.store.list():
             state = self.lifecycle.state(config)
@@ -203,6 +204,7 @@ class Containers:
                 time.sleep(0.05)
 
     def top(self, text: str) -> Top:
+        from .results import Top
         return Top(processes.in_pid_namespace_of(self._running(text)[1].pid))
 
     def _running(self, text: str) -> tuple[ContainerConfig, Any]:
@@ -243,11 +245,15 @@ class Containers:
         return hide_mountpoints(changes, source), source
 
     def diff(self, text: str) -> Diff:
+        from .results import Diff
         return Diff(self.writable_changes(self.get(text))[0])
 
     def commit(self, text: str, reference: str | None = None, *, message: str | None = None,
                author: str | None = None, changes: list[str] | None = None) -> Image:
         """A new image: the container's writable layer, as one more layer on its image."""
+        from ..diff.writer import write_layer
+        from ..images.changes import apply_changes
+        from ..images.writer import source_date_epoch, store_image
         config = self.get(text)
         target = Reference.parse(reference) if reference else None
         image_target = Descriptor.from_json(config.image_target)
@@ -274,10 +280,12 @@ class Containers:
         return load_image(self.content, descriptor, (target,) if target else ())
 
     def export(self, text: str, out: BinaryIO) -> None:
+        from . import files
         files.export(self, self.get(text), out, self.scratch)
 
     def copy(self, source: str, dest: str) -> Path:
         """``docker cp``: exactly one side is ``CONTAINER:PATH``."""
+        from . import files
         src_container, _, src_path = source.partition(":") if ":" in source else ("", "", source)
         dst_container, _, dst_path = dest.partition(":") if ":" in dest else ("", "", dest)
         if bool(src_container) == bool(dst_container):

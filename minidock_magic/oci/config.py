@@ -13,8 +13,8 @@ True
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from ..errors import InvalidArgument
@@ -32,7 +32,7 @@ def chain_ids(diff_ids: list[Digest] | tuple[Digest, ...]) -> list[Digest]:
 
 
 def rfc3339(epoch: int) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))  # not datetime: ~1 ms to import
 
 
 @dataclass(frozen=True, slots=True)

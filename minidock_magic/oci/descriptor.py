@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import platform as _platform
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ class Platform:
 
     @classmethod
     def host(cls) -> Platform:
-        machine = _platform.machine()
+        machine = os.uname().machine  # what platform.machine() says, without importing it
         variant = "v7" if machine == "armv7l" else ("v8" if machine == "aarch64" else None)
         return cls("linux", _MACHINE_TO_ARCH.get(machine, machine), variant)
 

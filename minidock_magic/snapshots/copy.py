@@ -36,8 +36,8 @@ class CopySnapshotter(LocalSnapshotter):
         else:
             os.chmod(fs, 0o755)  # not the umask's idea of it: this is the container's "/"
 
-    def mounts(self, key: str) -> Mounts:
-        return Mounts(rootfs=self._fs(self._active(key)))
+    def _mounts(self, record: Record) -> Mounts:
+        return Mounts(rootfs=self._fs(record))
 
     def apply_target(self, key: str) -> ApplyTarget:
         return ApplyTarget(self._fs(self._active(key)), "delete")

@@ -11,6 +11,13 @@ sqlite transaction: the lock orders the directory work around each change betwee
 processes, the transaction makes each change all-or-nothing. Committing is one ``UPDATE``
 (active → committed, key → name), so a crash leaves either the active snapshot or the
 committed one, never a committed one half-filled.
+
+The database is in WAL mode with ``synchronous=NORMAL``: a change is appended to the log and
+synced at checkpoints, not at every commit. Still atomic and consistent after a crash, but a
+power cut may undo the last changes — which only ever leaves a directory without a record
+(garbage for ``cleanup``) or an active snapshot that was being committed. Deleting is the
+exception, synced at once: the directory goes right after, and a record must never come back
+without its files.
 """
 
 from __future__ import annotations
@@ -77,20 +84,29 @@ class Metadata:
         self.db = root / "metadata.db"
         self.lock = root / "metadata.lock"
         root.mkdir(parents=True, exist_ok=True)
+        with locked(self.lock):
+            self._keeps_log_open = self._connect()
+            self._keeps_log_open.execute("PRAGMA journal_mode = WAL")  # kept in the file
         with self._write() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit
                 db.execute(statement)
+        # The log lives only while a connection has it open: the last one to close checkpoints
+        # it into the database (fsyncs) and deletes it. This connection opens it (by reading)
+        # and stays open, idle, as long as this object lives, so that each call's own
+        # connection costs no more than its own work.
+        self._keeps_log_open.execute("SELECT 1 FROM snapshots LIMIT 1").fetchall()
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, synchronous: str = "NORMAL") -> sqlite3.Connection:
         # One connection per call: sqlite connections must not cross threads, and opening one
         # costs far less than the directory work each call does.
         db = sqlite3.connect(self.db, timeout=60, isolation_level=None)
         db.execute("PRAGMA foreign_keys = ON")
+        db.execute(f"PRAGMA synchronous = {synchronous}")
         return db
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with locked(self.lock), closing(self._connect()) as db:
+    def _write(self, synchronous: str = "NORMAL") -> Iterator[sqlite3.Connection]:
+        with locked(self.lock), closing(self._connect(synchronous)) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -160,7 +176,7 @@ class Metadata:
             return self._get(db, name)
 
     def delete(self, key: str) -> Record:
-        with self._write() as db:
+        with self._write(synchronous="FULL") as db:  # synced before the directory goes
             record = self._get(db, key)
             children = [r[0] for r in db.execute(
                 "SELECT key FROM snapshots WHERE parent = ? ORDER BY id LIMIT 3", (record.id,))]

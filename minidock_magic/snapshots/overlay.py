@@ -72,8 +72,7 @@ class OverlaySnapshotter(LocalSnapshotter):
                 break
         return lowers
 
-    def mounts(self, key: str) -> Mounts:
-        record = self._active(key)
+    def _mounts(self, record: Record) -> Mounts:
         lowers = self._lowers(record) or [self.empty]
         overlay = OverlayMount(lowerdirs=lowers, upperdir=self._fs(record),
                                workdir=self._dir(record) / "work")

@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import uuid
+import secrets
 from typing import TYPE_CHECKING
 
 from ..content.atomic import atomic_write_bytes
 from ..content.store import ContentStore
-from ..diff.apply import apply_layer
-from ..diff.layerstream import ApplyLimits
 from ..errors import (
     AlreadyExists,
     Conflict,
@@ -32,11 +29,12 @@ from ..images.image import Image
 from ..oci.config import chain_ids
 from ..oci.descriptor import Descriptor
 from ..oci.digest import Digest
-from ..runtime.probe import HostCapabilities
 from .base import Kind, Snapshotter
 
-if TYPE_CHECKING:  # not at run time: home.py needs platformdirs, unpacking does not
+if TYPE_CHECKING:  # annotations only
+    from ..diff.layerstream import ApplyLimits
     from ..home import Layout
+    from ..runtime.probe import HostCapabilities
 
 ENV = "MINIDOCK_SNAPSHOTTER"
 CHOICES = ("overlay", "copy")
@@ -47,14 +45,18 @@ LABEL_DIFF_ID = "minidock.layer.diff_id"
 LABEL_OWNER = "minidock.unpack.owner"  # host:pid of the process filling an unpack snapshot
 
 
+def _hostname() -> str:
+    return os.uname().nodename  # what socket.gethostname() says, without importing socket
+
+
 def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{_hostname()}:{os.getpid()}"
 
 
 def _abandoned(labels: dict[str, str]) -> bool:
     """Whether the process that was filling an unpack snapshot is gone (crashed, killed)."""
     host, _, pid = labels.get(LABEL_OWNER, "").rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
+    if host != _hostname() or not pid.isdigit():
         return False  # another machine's, or not ours to judge
     try:
         os.kill(int(pid), 0)
@@ -88,13 +90,18 @@ def _committed(snapshotter: Snapshotter, key: str) -> bool:
 
 
 def _unpack_layer(snapshotter: Snapshotter, content: ContentStore, layer: Descriptor,
-                  diff_id: Digest, key: str, parent: str | None, limits: ApplyLimits) -> None:
-    active = f"{UNPACK_PREFIX}{uuid.uuid4().hex} {key}"  # unique: racing unpackers never collide
+                  diff_id: Digest, key: str, parent: str | None, limits: ApplyLimits | None) -> None:
+    # Imported here: every container start unpacks its image, but few have a layer to apply.
+    from ..diff.apply import apply_layer
+    from ..diff.layerstream import ApplyLimits
+
+    active = f"{UNPACK_PREFIX}{secrets.token_hex(16)} {key}"  # unique: racing unpackers never collide
     snapshotter.prepare(active, parent, labels={LABEL_OWNER: _owner()})
     try:
         target = snapshotter.apply_target(active)
         with content.open(layer.digest) as stream:
-            report = apply_layer(stream, target.path, limits=limits, whiteouts=target.whiteouts,
+            report = apply_layer(stream, target.path, limits=limits or ApplyLimits(),
+                                 whiteouts=target.whiteouts,
                                  opaque_xattrs=target.opaque_xattrs or None)
         if report.diff_id != diff_id:
             raise DigestMismatch(f"layer {layer.digest} unpacks to {report.diff_id}, but the "
@@ -125,13 +132,17 @@ def unpack(snapshotter: Snapshotter, content: ContentStore, image: Image, *,
     if not diff_ids:
         raise InvalidArgument(f"image {image.display_name} has no layers: there is no filesystem "
                               "to unpack or run")
+    chain = chain_ids(diff_ids)
+    if _committed(snapshotter, str(chain[-1])):
+        # The usual case, a container start: a committed snapshot sits on committed parents
+        # only, and a ChainID names the whole stack, so every layer below is there too.
+        return str(chain[-1])
     reap_abandoned(snapshotter)
     parent: str | None = None
-    for layer, diff_id, chain_id in zip(image.layers, diff_ids, chain_ids(diff_ids)):
+    for layer, diff_id, chain_id in zip(image.layers, diff_ids, chain):
         key = str(chain_id)
         if not _committed(snapshotter, key):
-            _unpack_layer(snapshotter, content, layer, diff_id, key, parent,
-                          limits or ApplyLimits())
+            _unpack_layer(snapshotter, content, layer, diff_id, key, parent, limits)
         parent = key
     assert parent is not None
     return parent
@@ -172,11 +183,10 @@ def snapshotter_for(layout: Layout, capabilities: HostCapabilities | None = None
     """overlay where this host can mount it (rootless too), else copy; ``$MINIDOCK_SNAPSHOTTER``
     forces either. The first choice is recorded in the home and kept (its containers and layers
     live in that snapshotter's store, under ``layout.snapshots/<kind>``)."""
-    from .copy import CopySnapshotter
-    from .overlay import OverlaySnapshotter
-
     kind, rootless, _why = _choice(layout, capabilities, prefer)
     if kind == "overlay":
+        from .overlay import OverlaySnapshotter
         return OverlaySnapshotter(layout.snapshots / ("overlay-rootless" if rootless else "overlay"),
                                   rootless=rootless)
+    from .copy import CopySnapshotter
     return CopySnapshotter(layout.snapshots / "copy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -90,3 +91,20 @@ def test_system_check_exit_status(home):
     blob.write_bytes(bytes(data))
     result = minidock(home, "system", "check")
     assert result.returncode == 1 and f"corrupt: sha256:{blob.name}".encode() in result.stdout
+
+
+def test_only_the_chosen_command_gets_a_parser():
+    """Making all ~80 parsers costs more than the rest of parsing: a command makes its own only,
+    while --help and a mistyped command still name every command."""
+    from minidock_magic.commands import UsageError, build_parser
+
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if a.dest == "subcommand")
+    args = parser.parse_args(["container", "ls", "-a"])
+    assert args.all and args.handler.__name__ == "cmd_ps"
+    made = [name for name, entry in subcommands.choices._entries.items()
+            if isinstance(entry, argparse.ArgumentParser)]
+    assert made == ["container"]
+    assert all(name in parser.format_help() for name in ("run", "images", "registry", "system"))
+    with pytest.raises(UsageError, match=r"invalid choice: 'nope' \(choose from 'run', 'create'"):
+        build_parser().parse_args(["nope"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 import pytest
 
 from minidock_magic.commands import build_parser
@@ -17,12 +19,13 @@ def subcommands() -> set[str]:
 
     def walk(parser, prefix):
         for action in parser._actions:
-            if action.__class__.__name__ == "_SubParsersAction":
+            if isinstance(action, argparse._SubParsersAction):
                 for name, sub in action.choices.items():
                     path = f"{prefix} {name}".strip()
                     found.add(path)
                     walk(sub, path)
     walk(build_parser(), "")
+    assert {"run", "image ls", "system df", "manifest inspect"} <= found  # the walk saw them all
     return found
 
 
