@@ -18,7 +18,7 @@ from minidock_magic.facade import Minidock
 from minidock_magic.oci.reference import Reference
 
 from .context import Context, log
-from .harness import Row, Target, alternate
+from .harness import Row, Target, alternate, timed
 from .images import BIG
 from .peers import DockerRegistry, OurRegistry, _Server, client_env, skopeo
 from .tools import minidock_argv, remove_tree, run_timed
@@ -87,6 +87,15 @@ class _Puller:
         finally:
             remove_tree(home)
 
+    def warm(self, server: str) -> float:
+        """Our client in this (warm) process, as a notebook pulls: no interpreter start-up."""
+        home = self._dest()
+        try:
+            engine = Minidock(home)
+            return timed(lambda: engine.pull(f"{self.servers[server].address}/{REPO}", quiet=True))
+        finally:
+            remove_tree(home)
+
     def skopeo(self, server: str) -> float:
         dest = self._dest()
         try:
@@ -138,11 +147,15 @@ def run(ctx: Context) -> list[Row]:
         digest = _check_same_manifest(ctx, ours, theirs)
         puller = _Puller(ctx, ours, theirs)
         log(f"pull: {ctx.runs} rounds of [ours←ours, skopeo←distribution, ours←distribution, "
-            f"skopeo←ours] of {digest[:19]}…")
+            f"skopeo←ours, ours in this process←distribution] of {digest[:19]}…")
         measures: list[Callable[[], float]] = [
             lambda: puller.ours("ours"), lambda: puller.skopeo("theirs"),
-            lambda: puller.ours("theirs"), lambda: puller.skopeo("ours")]
-        pulls = alternate(measures, ctx.runs, log)
+            lambda: puller.ours("theirs"), lambda: puller.skopeo("ours"),
+            lambda: puller.warm("theirs")]
+        *pulls, warm = alternate(measures, ctx.runs, log)
     rows += _rows("pull", pulls, "minidock registry", "docker-registry")
+    rows.append(Row("pull, client only, warm process (as a notebook)",
+                    "`engine.pull` ↔ docker-registry", "skopeo ↔ docker-registry", tuple(warm),
+                    tuple(pulls[1]), target=TARGET))
     return rows
 
