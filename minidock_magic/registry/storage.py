@@ -369,7 +369,7 @@ class Storage:
         manifest not yet pushed is unreferenced, and would be swept.
         """
         pending = [f"{p.parent.name}:{p.name}" for name in self.repositories()
-                   for p in (self._repo(name) / "_manifests" / "revisions").glob("*/*")]
+                   for p in (self._repo(name) / "_manifests" / "revisions").glob("*/[!.]*")]
         marked: set[str] = set()
         while pending:  # manifests lead to more manifests (an index's children, a referrer's subject)
             digest = pending.pop()
@@ -394,4 +394,7 @@ class Storage:
         for link in (self.root / "repositories").glob("**/_layers/*/*"):
             if not (self.root / "blobs" / link.parent.name / link.name).exists():
                 link.unlink()
+        # Atomic writes a crash cut short (".<name>.<random>.tmp", never renamed into place).
+        for stray in (self.root / "repositories").glob("**/_manifests/*/**/.*.tmp"):
+            stray.unlink(missing_ok=True)
         return removed, freed

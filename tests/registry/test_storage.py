@@ -203,6 +203,19 @@ def test_garbage_collection(tmp_path: Path) -> None:
     assert len(links) == 2, "links to swept blobs are swept too"
 
 
+def test_gc_sweeps_writes_a_crash_cut_short(tmp_path: Path) -> None:
+    store = Storage(tmp_path)
+    keep = push_image(store, "r", "keep", b"kept layer")
+    revisions = tmp_path / "repositories/r/_manifests/revisions/sha256"
+    stray = revisions / f".{keep.encoded}.abc123.tmp"  # as atomic_write_bytes names its temp
+    stray.write_bytes(b"half")
+    (tmp_path / "repositories/r/_manifests/tags/.keep.xyz.tmp").write_bytes(b"sha256:")
+    assert garbage_collect(tmp_path) == (0, 0)
+    assert sorted(p.name for p in revisions.iterdir()) == [keep.encoded]
+    assert [p.name for p in (tmp_path / "repositories/r/_manifests/tags").iterdir()] == ["keep"]
+    assert store.get_manifest("r", "keep").digest == keep
+
+
 def test_gc_keeps_what_an_index_and_a_subject_reference(tmp_path: Path) -> None:
     store = Storage(tmp_path)
     child = push_image(store, "r", "child")
