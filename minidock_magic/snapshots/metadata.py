@@ -17,7 +17,8 @@ synced at checkpoints, not at every commit. Still atomic and consistent after a 
 power cut may undo the last changes — which only ever leaves a directory without a record
 (garbage for ``cleanup``) or an active snapshot that was being committed. Deleting is the
 exception, synced at once: the directory goes right after, and a record must never come back
-without its files.
+without its files. On a network file system (an NFS home on some JupyterHubs) sqlite's WAL does
+not work, so there the database keeps its rollback journal and syncs every commit.
 """
 
 from __future__ import annotations
@@ -78,6 +79,35 @@ def _record(row: tuple[object, ...]) -> Record:
                   json.loads(str(labels)))
 
 
+#: File systems where sqlite's WAL (shared memory beside the database) is unsafe.
+NETWORK_FILE_SYSTEMS = frozenset({"nfs", "nfs4", "cifs", "smb3", "smbfs", "9p", "fuse.sshfs",
+                                  "ceph", "glusterfs", "fuse.glusterfs", "lustre", "afs"})
+
+
+def file_system_type(path: Path, mountinfo: str | None = None) -> str:
+    """The type of the file system ``path`` lives on, from the longest mount point above it."""
+    if mountinfo is None:
+        try:
+            mountinfo = Path("/proc/self/mountinfo").read_text()
+        except OSError:
+            return ""
+    target, best, found = str(path.resolve()), -1, ""
+    for line in mountinfo.splitlines():
+        fields, _, rest = line.partition(" - ")
+        parts = fields.split()
+        if len(parts) < 5 or not rest:
+            continue
+        point = parts[4].replace("\\040", " ")
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, found = len(point), rest.split()[0]
+    return found
+
+
+def on_network_file_system(path: Path) -> bool:
+    return file_system_type(path) in NETWORK_FILE_SYSTEMS
+
+
 class Metadata:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -86,7 +116,8 @@ class Metadata:
         root.mkdir(parents=True, exist_ok=True)
         with locked(self.lock):
             self._keeps_log_open = self._connect()
-            self._keeps_log_open.execute("PRAGMA journal_mode = WAL")  # kept in the file
+            mode = "DELETE" if on_network_file_system(root) else "WAL"
+            self._keeps_log_open.execute(f"PRAGMA journal_mode = {mode}")  # kept in the file
         with self._write() as db:
             for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit
                 db.execute(statement)
@@ -101,7 +132,9 @@ class Metadata:
         # costs far less than the directory work each call does.
         db = sqlite3.connect(self.db, timeout=60, isolation_level=None)
         db.execute("PRAGMA foreign_keys = ON")
-        db.execute(f"PRAGMA synchronous = {synchronous}")
+        # NORMAL is crash-safe only with WAL; with a rollback journal a commit must be synced.
+        wal = db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        db.execute(f"PRAGMA synchronous = {synchronous if wal else 'FULL'}")
         return db
 
     @contextmanager

@@ -16,8 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from minidock_magic.runtime import Isolation, start
-from minidock_magic.runtime import launch
+from minidock_magic.runtime import Isolation, launch, start
 from tests.runtime.helpers import spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +44,7 @@ def _run_script(body: str) -> dict[str, object]:
     """Run ``body`` in a fresh, single-threaded interpreter; it prints one JSON object."""
     script = "import json, os, subprocess, sys, threading\n" + textwrap.dedent(body)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
+                          check=False, timeout=60, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 

@@ -6,6 +6,9 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
+
+from minidock_magic.snapshots import metadata
 from minidock_magic.snapshots.metadata import Metadata
 
 
@@ -35,3 +38,29 @@ def test_deleting_is_synced_at_once(tmp_path: Path, monkeypatch) -> None:  # typ
     meta.create("other", None, None)
     meta.delete("container")
     assert levels == ["NORMAL", "FULL"]
+
+
+MOUNTINFO = """\
+22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+30 22 0:40 / /home rw,relatime shared:9 - nfs4 server:/export/home rw,vers=4.2
+31 30 0:41 / /home/ann/scratch\\040dir rw shared:10 - tmpfs tmpfs rw
+"""
+
+
+def test_file_system_type_is_the_longest_mount_above_the_path() -> None:
+    assert metadata.file_system_type(Path("/home/ann/.local/minidock"), MOUNTINFO) == "nfs4"
+    assert metadata.file_system_type(Path("/home/ann/scratch dir/x"), MOUNTINFO) == "tmpfs"
+    assert metadata.file_system_type(Path("/homework"), MOUNTINFO) == "ext4"  # not under /home
+    assert metadata.file_system_type(Path("/srv"), MOUNTINFO) == "ext4"
+
+
+def test_on_a_network_file_system_the_journal_stays_and_every_commit_syncs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(metadata, "on_network_file_system", lambda path: True)
+    store = metadata.Metadata(tmp_path)
+    store.create("k", None, None)
+    with closing(store._connect()) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+        assert db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert not (tmp_path / "metadata.db-wal").exists()
+    assert store.get("k").key == "k"
