@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import httpx
 import pytest
@@ -24,7 +25,7 @@ BIG = os.urandom(5 * PIECE + 123)
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive unless told otherwise
-    peers: list[int] = []  # client ports, one per request
+    peers: ClassVar[list[int]] = []  # client ports, one per request
     drop_after_reply = False
 
     def log_message(self, *args: object) -> None:
@@ -56,7 +57,7 @@ class Handler(BaseHTTPRequestHandler):
             return data
         return self.rfile.read(int(self.headers.get("Content-Length", 0)))
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         Handler.peers.append(self.client_address[1])
         if self.path == "/slow":
             time.sleep(2)
@@ -67,7 +68,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         self._reply(BIG, chunked=self.path == "/chunked")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         Handler.peers.append(self.client_address[1])
         self._reply(hashlib.sha256(self._body()).hexdigest().encode())
 
@@ -129,9 +130,9 @@ def test_nobody_listening_is_one_line_from_the_registry_client() -> None:
     port = free_port()
     with pytest.raises(httpx.ConnectError):
         httpx.Client(transport=StdlibTransport()).get(f"http://127.0.0.1:{port}/v2/")
-    with RegistryClient(f"127.0.0.1:{port}") as registry:
-        with pytest.raises(Unavailable, match="connection refused"):
-            registry.ping()
+    with RegistryClient(f"127.0.0.1:{port}") as registry, \
+            pytest.raises(Unavailable, match="connection refused"):
+        registry.ping()
 
 
 def test_https_is_left_to_httpx() -> None:
