@@ -63,7 +63,9 @@ def check_repo(repo: str) -> str:
 
 
 class Upload:
-    """A request body httpx can send again (after a 401): it re-reads the file from ``start``."""
+    """A request body httpx can send again (after a 401, or on a new connection when a kept-alive
+    one was dropped): it re-reads the file from ``start``. In ``PIECE``s: a buffered file reads a
+    request that large straight into the bytes it returns, and the transport sends each as is."""
 
     def __init__(self, stream: BinaryIO, start: int, size: int, advance: Callable[[int], None]) -> None:
         self.stream, self.start, self.size, self.advance = stream, start, size, advance
@@ -81,6 +83,7 @@ class Upload:
                 self.advance(sent - self._reported)
                 self._reported = sent
             yield piece
+
 
 def read_limited(response: httpx.Response, limit: int) -> bytes | None:
     data = bytearray()
