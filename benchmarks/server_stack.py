@@ -17,7 +17,6 @@ import argparse
 import importlib.util
 import os
 import statistics
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,8 +25,8 @@ from minidock_magic.oci.reference import Reference
 
 from .context import Context, log
 from .images import BIG
-from .peers import DockerRegistry, _Server, client_env, skopeo
-from .tools import free_port, remove_tree, run_timed
+from .peers import DockerRegistry, OurRegistry, _Server, skopeo
+from .tools import remove_tree, run_timed
 from .tools import run as check_output
 
 REPO = "bench/big:1"
@@ -40,20 +39,12 @@ REHASH = ("from minidock_magic.registry import storage\n"
 SERVE = "import sys\nfrom minidock_magic.cli import main\nsys.exit(main())\n"
 
 
-class _OurServer(_Server):
+class _OurServer(OurRegistry):
     prelude = ""
     native: frozenset[str] = frozenset({"uvloop", "httptools"})
 
-    def __init__(self, root: Path) -> None:
-        root.mkdir(parents=True, exist_ok=True)
-        self.address = f"127.0.0.1:{free_port()}"
-        log_path = root / "registry.log"
-        with open(log_path, "wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", self.prelude + SERVE, "registry", "serve", "--addr", self.address,
-                 "--data", str(root / "data")],
-                stdout=out, stderr=subprocess.STDOUT, env=client_env(root))
-        self._wait(log_path)
+    def command(self) -> list[str]:
+        return [sys.executable, "-c", self.prelude + SERVE]
 
 
 def native_modules(server: _Server) -> set[str]:

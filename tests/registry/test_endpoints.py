@@ -8,7 +8,6 @@ every response for ``Docker-Distribution-API-Version`` and the absence of 5xx.
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import httpx
@@ -18,6 +17,7 @@ from minidock_magic.registry import RegistryServer
 from minidock_magic.registry.manifests import MAX_MANIFEST_BYTES
 
 from .conftest import OCI_INDEX, OCI_MANIFEST, Pusher, descriptor, make_image, sha256
+from .helpers import raw_request
 
 DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
 
@@ -352,15 +352,6 @@ def test_errors_are_spec_shaped(client: httpx.Client) -> None:
         r = client.request(method, path)
         assert (r.status_code, error_code(r)) == (status, code), path
     assert "PUT" in client.post("/v2/a/manifests/x").headers["Allow"]
-
-
-def raw_request(server: RegistryServer, request: bytes) -> bytes:
-    with socket.create_connection((server.host, server.port), timeout=10) as sock:
-        sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @pytest.mark.parametrize("target", [

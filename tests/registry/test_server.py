@@ -18,6 +18,8 @@ from minidock_magic.registry import RegistryServer
 from minidock_magic.registry.app import create_app
 from minidock_magic.registry.server import _config
 
+from .helpers import raw_request
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="uvloop is not built for Windows")
 PACKAGE_PARENT = Path(__file__).resolve().parents[2]
 
@@ -43,21 +45,12 @@ def test_a_server_in_a_thread_leaves_the_event_loop_policy_alone(tmp_path: Path)
         assert type(asyncio.get_event_loop_policy()) is before
 
 
-def raw_exchange(server: RegistryServer, request: bytes) -> bytes:
-    with socket.create_connection((server.host, server.port), timeout=10) as sock:
-        sock.sendall(request)
-        chunks = []
-        while chunk := sock.recv(65536):
-            chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def test_every_answer_has_the_api_version_header_once(tmp_path: Path) -> None:
     """Also the 400 that uvicorn's HTTP parser sends for a request the app never sees."""
     with RegistryServer(tmp_path) as server:
-        good = raw_exchange(server, b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        bad = raw_exchange(server, b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Bad: \x01\r\nConnection: close\r\n\r\n")
-        garbage = raw_exchange(server, b"NOT HTTP AT ALL\r\n\r\n")
+        good = raw_request(server, b"GET /v2/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        bad = raw_request(server, b"GET /v2/ HTTP/1.1\r\nHost: x\r\nX-Bad: \x01\r\nConnection: close\r\n\r\n")
+        garbage = raw_request(server, b"NOT HTTP AT ALL\r\n\r\n")
     assert good.startswith(b"HTTP/1.1 200 ")
     for response in (bad, garbage):
         assert response.startswith(b"HTTP/1.1 400 "), response[:200]
