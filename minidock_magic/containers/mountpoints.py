@@ -7,6 +7,7 @@ import stat
 from pathlib import Path
 
 from ..diff.changes import Change, ChangeKind
+from ..diff.safepath import Dir
 
 #: Where the runtime mounts over the rootfs; if the image lacks them, empty placeholders appear.
 MOUNTPOINTS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/proc", "/dev", "/sys"})
@@ -14,7 +15,7 @@ MOUNTPOINTS = frozenset({"/etc/hosts", "/etc/hostname", "/etc/resolv.conf", "/pr
 
 def hide_mountpoints(changes: list[Change], source: Path) -> list[Change]:
     placeholders = {c.path for c in changes if c.kind is ChangeKind.ADDED and c.path in MOUNTPOINTS
-                    and _is_placeholder(source / c.path.lstrip("/"))}
+                    and _is_placeholder(source, c.path)}
     kept = [c for c in changes if c.path not in placeholders]
     # A directory that "changed" only because a placeholder appeared in it did not change.
     touched = {posixpath.dirname(c.path) for c in kept}
@@ -23,11 +24,22 @@ def hide_mountpoints(changes: list[Change], source: Path) -> list[Change]:
                                     and not c.opaque)]
 
 
-def _is_placeholder(path: Path) -> bool:
-    try:
-        info = path.lstat()
-    except FileNotFoundError:
-        return False
-    if stat.S_ISDIR(info.st_mode):
-        return not any(path.iterdir())
-    return stat.S_ISREG(info.st_mode) and info.st_size == 0
+def _is_placeholder(source: Path, path: str) -> bool:
+    """Whether ``path`` is an empty file or directory in ``source`` (a running container's tree:
+    looked at by fds, so a parent it swaps for a symlink to the host is never crossed)."""
+    *parents, name = path.strip("/").split("/")
+    with Dir.open(source) as top:
+        parent = top.descend(parents)
+        if parent is None:
+            return False
+        with parent:
+            info = parent.lstat(name)
+            if info is None:
+                return False
+            if stat.S_ISDIR(info.st_mode):
+                sub = parent.child(name)
+                if sub is None:
+                    return False
+                with sub:
+                    return not sub.entries()
+            return stat.S_ISREG(info.st_mode) and info.st_size == 0

@@ -24,9 +24,11 @@ import enum
 import os
 import posixpath
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .safepath import Dir
 from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
 
 
@@ -60,31 +62,27 @@ def is_layer_xattr(name: str) -> bool:
     return name == "security.capability" or name.startswith("user.")
 
 
-def layer_xattrs(path: Path | str) -> dict[str, bytes]:
-    """The layer-worthy xattrs of ``path`` (not following a final symlink), sorted by name."""
+def layer_xattrs(target: Path | str | int) -> dict[str, bytes]:
+    """The layer-worthy xattrs of ``target`` — an open fd, or a path whose final symlink is
+    not followed — sorted by name."""
+    follow: dict[str, bool] = {} if isinstance(target, int) else {"follow_symlinks": False}
     try:
-        names = os.listxattr(path, follow_symlinks=False)
+        names = os.listxattr(target, **follow)
     except OSError:  # ENOTSUP on filesystems without xattrs, EPERM on symlinks for user.*
         return {}
     found: dict[str, bytes] = {}
     for name in sorted(n for n in names if is_layer_xattr(n)):
         try:
-            found[name] = os.getxattr(path, name, follow_symlinks=False)
+            found[name] = os.getxattr(target, name, **follow)
         except OSError:
             continue
     return found
 
 
-def _entries(directory: Path) -> dict[str, os.stat_result]:
-    """name -> lstat of each entry, or {} when ``directory`` is missing or not a directory."""
-    try:
-        with os.scandir(directory) as it:
-            return {e.name: e.stat(follow_symlinks=False) for e in it}
-    except (FileNotFoundError, NotADirectoryError):
-        return {}
+# The trees below are walked by directory fds (:class:`.safepath.Dir`), never by path: a
+# running container can turn any directory of its tree into a symlink to the host meanwhile.
 
-
-def _differs(lower: Path, lst: os.stat_result, upper: Path, ust: os.stat_result) -> bool:
+def _differs(lower: Dir, lst: os.stat_result, upper: Dir, ust: os.stat_result, name: str) -> bool:
     if stat.S_IFMT(lst.st_mode) != stat.S_IFMT(ust.st_mode):
         return True
     if (lst.st_mode, lst.st_uid, lst.st_gid) != (ust.st_mode, ust.st_uid, ust.st_gid):
@@ -94,22 +92,33 @@ def _differs(lower: Path, lst: os.stat_result, upper: Path, ust: os.stat_result)
     if (lst.st_size, lst.st_mtime_ns) != (ust.st_size, ust.st_mtime_ns):
         return True
     if stat.S_ISLNK(ust.st_mode):
-        return os.readlink(lower) != os.readlink(upper)
+        try:
+            return lower.readlink(name) != upper.readlink(name)
+        except OSError:  # changed under us: it differs
+            return True
     if stat.S_ISCHR(ust.st_mode) or stat.S_ISBLK(ust.st_mode):
         return lst.st_rdev != ust.st_rdev
-    return layer_xattrs(lower) != layer_xattrs(upper)
+    return layer_xattrs(lower.at(name)) != layer_xattrs(upper.at(name))
 
 
-def _all_added(upper: Path, path: str, out: list[Change]) -> None:
-    for name, st in sorted(_entries(upper).items()):
+def _all_added(upper: Dir, path: str, out: list[Change]) -> None:
+    for name, st in sorted(upper.entries().items()):
         child = posixpath.join(path, name)
         out.append(Change(ChangeKind.ADDED, child))
         if stat.S_ISDIR(st.st_mode):
-            _all_added(upper / name, child, out)
+            _descend(upper, name, lambda sub, child=child: _all_added(sub, child, out))
 
 
-def _walk_pair(lower: Path, upper: Path, path: str, out: list[Change]) -> None:
-    below, above = _entries(lower), _entries(upper)
+def _descend(parent: Dir, name: str, walk: Callable[[Dir], None]) -> None:
+    """``walk`` the subdirectory ``name`` if it is still a real directory (else: nothing)."""
+    sub = parent.child(name)
+    if sub is not None:
+        with sub:
+            walk(sub)
+
+
+def _walk_pair(lower: Dir, upper: Dir, path: str, out: list[Change]) -> None:
+    below, above = lower.entries(), upper.entries()
     for name in sorted(below.keys() - above.keys()):
         out.append(Change(ChangeKind.DELETED, posixpath.join(path, name)))  # subtree implied
     for name in sorted(above):
@@ -118,15 +127,18 @@ def _walk_pair(lower: Path, upper: Path, path: str, out: list[Change]) -> None:
         if lst is None:
             out.append(Change(ChangeKind.ADDED, child))
             if stat.S_ISDIR(ust.st_mode):
-                _all_added(upper / name, child, out)
+                _descend(upper, name, lambda sub, child=child: _all_added(sub, child, out))
             continue
-        if _differs(lower / name, lst, upper / name, ust):
+        if _differs(lower, lst, upper, ust, name):
             out.append(Change(ChangeKind.CHANGED, child))
-        if stat.S_ISDIR(ust.st_mode):
-            if stat.S_ISDIR(lst.st_mode):
-                _walk_pair(lower / name, upper / name, child, out)
-            else:
-                _all_added(upper / name, child, out)
+        if not stat.S_ISDIR(ust.st_mode):
+            continue
+        low = lower.child(name) if stat.S_ISDIR(lst.st_mode) else None
+        if low is None:
+            _descend(upper, name, lambda sub, child=child: _all_added(sub, child, out))
+            continue
+        with low:
+            _descend(upper, name, lambda sub, child=child, low=low: _walk_pair(low, sub, child, out))
 
 
 def _with_parents(changes: list[Change]) -> list[Change]:
@@ -149,10 +161,12 @@ def changes_between(lower: Path | None, upper: Path) -> list[Change]:
     CHANGED when its own metadata or anything beneath it changed.
     """
     out: list[Change] = []
-    if lower is None:
-        _all_added(Path(upper), "/", out)
-    else:
-        _walk_pair(Path(lower), Path(upper), "/", out)
+    with Dir.open(upper) as top:
+        if lower is None:
+            _all_added(top, "/", out)
+        else:
+            with Dir.open(lower) as bottom:
+                _walk_pair(bottom, top, "/", out)
     return _with_parents(out)
 
 
@@ -160,18 +174,27 @@ def _is_overlay_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
-def _is_opaque_dir(path: Path) -> bool:
-    for name in ("trusted.overlay.opaque", "user.overlay.opaque"):
+def _is_opaque_dir(parent: Dir, name: str, directory: Dir) -> bool:
+    for xattr in ("trusted.overlay.opaque", "user.overlay.opaque"):
         try:
-            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+            if os.getxattr(parent.at(name), xattr, follow_symlinks=False) == b"y":
                 return True
         except OSError:  # ENODATA, or EPERM reading trusted.* without CAP_SYS_ADMIN
             continue
-    return os.path.lexists(path / OPAQUE_MARKER)  # fuse-overlayfs marks it with a file instead
+    return directory.lstat(OPAQUE_MARKER) is not None  # fuse-overlayfs marks it with a file instead
 
 
-def _walk_upper(upper: Path, lower: Path | None, path: str, out: list[Change]) -> None:
-    for name, st in sorted(_entries(upper).items()):
+def _entries(directory: Path) -> dict[str, os.stat_result]:
+    """name -> lstat of each entry of the lower skeleton (ours), or {} if it has no such dir."""
+    try:
+        with os.scandir(directory) as it:
+            return {e.name: e.stat(follow_symlinks=False) for e in it}
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+
+
+def _walk_upper(upper: Dir, lower: Path | None, path: str, out: list[Change]) -> None:
+    for name, st in sorted(upper.entries().items()):
         if name == OPAQUE_MARKER:
             continue
         if name.startswith(WHITEOUT_PREFIX) and stat.S_ISREG(st.st_mode):  # fuse-overlayfs form
@@ -183,16 +206,20 @@ def _walk_upper(upper: Path, lower: Path | None, path: str, out: list[Change]) -
             continue
         below = None if lower is None else lower / name
         in_lower = below is not None and os.path.lexists(below)
-        if stat.S_ISDIR(st.st_mode) and _is_opaque_dir(upper / name):
-            out.append(Change(ChangeKind.ADDED if lower is not None and not in_lower
-                              else ChangeKind.CHANGED, child, opaque=True))
-            hidden = _entries(below) if below is not None else {}
-            for gone in sorted(hidden.keys() - _entries(upper / name).keys()):
-                out.append(Change(ChangeKind.DELETED, posixpath.join(child, gone)))
-        else:
+        sub = upper.child(name) if stat.S_ISDIR(st.st_mode) else None
+        if sub is None:
             out.append(Change(ChangeKind.CHANGED if in_lower else ChangeKind.ADDED, child))
-        if stat.S_ISDIR(st.st_mode):
-            _walk_upper(upper / name, below, child, out)
+            continue
+        with sub:
+            if _is_opaque_dir(upper, name, sub):
+                out.append(Change(ChangeKind.ADDED if lower is not None and not in_lower
+                                  else ChangeKind.CHANGED, child, opaque=True))
+                hidden = _entries(below) if below is not None else {}
+                for gone in sorted(hidden.keys() - sub.entries().keys()):
+                    out.append(Change(ChangeKind.DELETED, posixpath.join(child, gone)))
+            else:
+                out.append(Change(ChangeKind.CHANGED if in_lower else ChangeKind.ADDED, child))
+            _walk_upper(sub, below, child, out)
 
 
 def changes_from_overlay_upper(upper: Path, lower: Path | None = None) -> list[Change]:
@@ -204,5 +231,6 @@ def changes_from_overlay_upper(upper: Path, lower: Path | None = None) -> list[C
     everything present is ADDED and opaque directories are CHANGED.
     """
     out: list[Change] = []
-    _walk_upper(Path(upper), None if lower is None else Path(lower), "/", out)
+    with Dir.open(upper) as top:
+        _walk_upper(top, None if lower is None else Path(lower), "/", out)
     return sorted(out, key=lambda c: c.path.split("/"))

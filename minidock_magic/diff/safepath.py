@@ -10,7 +10,15 @@ restart at the top), and returns the components of a path made only of real dire
 The writes themselves then go through :func:`open_dir` — ``openat`` of one component at a time
 with ``O_NOFOLLOW | O_DIRECTORY`` — and ``*at`` calls on the last name, so even if something
 swapped a directory for a symlink after we resolved it, the kernel refuses instead of following.
-(Linux's ``openat2(RESOLVE_IN_ROOT)`` does both in one syscall; Python has no binding for it.)
+
+A *running* container changes its tree while the engine reads or writes it (``cp``, ``export``,
+``commit``, ``diff``), so there a path string is never enough, whatever it was checked against.
+:func:`open_in_root` resolves a container path to an fd in one step — Linux's ``openat2`` with
+``RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS`` (through ``syscall``: Python has no binding), or,
+on kernels before 5.6, the same walk done here one ``O_PATH | O_NOFOLLOW`` component at a time
+from held directory fds, ``..`` popping our own stack — and :class:`Dir` walks trees by fds
+(``scandir``/``*at`` calls), so no lookup the kernel does ever crosses a symlink the container
+planted, however fast it swaps them.
 
 >>> import tempfile, pathlib
 >>> root = pathlib.Path(tempfile.mkdtemp())
@@ -207,3 +215,233 @@ def remove_untouched(dir_fd: int, directory: tuple[str, ...], keep: set[tuple[st
                 remove_untouched(child, directory + (name,), keep)
             finally:
                 os.close(child)
+
+
+# -- race-free access to a tree a running container is changing --------------------------------
+
+#: openat2(2)'s ``resolve`` flags (linux/openat2.h).
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_IN_ROOT = 0x10
+#: New syscalls share one number on every architecture; openat2 arrived in Linux 5.6.
+_SYS_OPENAT2 = 437
+#: openat2 answers EAGAIN when a rename raced its ``..`` handling; it asks to be retried.
+_EAGAIN_RETRIES = 128
+
+_openat2_state: dict[str, object] = {}
+
+
+def _libc() -> object:
+    if "libc" not in _openat2_state:
+        import ctypes  # here, not at import: ctypes costs every CLI start ~2 ms
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        _openat2_state["libc"] = libc
+    return _openat2_state["libc"]
+
+
+def openat2(dir_fd: int, path: str, flags: int, mode: int = 0, resolve: int = 0) -> int:
+    """Linux's ``openat2(dir_fd, path, {flags, mode, resolve})``; raises ``OSError``."""
+    import ctypes
+    import struct
+
+    how = ctypes.create_string_buffer(struct.pack("=QQQ", flags, mode, resolve), 24)
+    libc = _libc()
+    fd = libc.syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(dir_fd),  # type: ignore[attr-defined]
+                      ctypes.c_char_p(os.fsencode(path)), how, ctypes.c_size_t(24))
+    if fd < 0:
+        error = ctypes.get_errno()
+        raise OSError(error, os.strerror(error), path)
+    return int(fd)
+
+
+def have_openat2() -> bool:
+    """Whether this kernel has openat2 with RESOLVE_IN_ROOT (asked once per process)."""
+    if "works" not in _openat2_state:
+        try:
+            os.close(openat2(-100, "/", os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT))  # AT_FDCWD
+            _openat2_state["works"] = True
+        except OSError as error:  # ENOSYS (old kernel), EPERM (a seccomp filter), EINVAL
+            _openat2_state["works"] = False if error.errno in (errno.ENOSYS, errno.EPERM,
+                                                                errno.EINVAL) else True
+    return bool(_openat2_state["works"])
+
+
+def open_in_root(root_fd: int, path: str, flags: int = os.O_PATH, *, follow_final: bool = True) -> int:
+    """An fd for ``path`` resolved inside the tree ``root_fd`` as if it were ``/`` — symlinks
+    (absolute ones too) and ``..`` never leave it, whatever changes meanwhile.
+
+    ``flags`` are ``open`` flags without ``O_CREAT`` (create with ``*at`` calls on the parent's
+    fd). Raises ``OSError`` (``FileNotFoundError``, ``NotADirectoryError``, ``ELOOP``) like
+    ``open``, and :class:`UnsafeLayer` for a NUL byte in ``path``.
+    """
+    if "\0" in path:
+        raise UnsafeLayer(f"path {path!r} contains a NUL byte")
+    if flags & os.O_CREAT:
+        raise ValueError("open_in_root never creates: open the parent, then create *at it")
+    flags |= os.O_CLOEXEC | (0 if follow_final else os.O_NOFOLLOW)
+    if have_openat2():
+        for _ in range(_EAGAIN_RETRIES):
+            try:
+                return openat2(root_fd, path or ".", flags, 0, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+            except BlockingIOError:
+                continue
+        raise OSError(errno.EAGAIN, f"{path} keeps moving inside the container; try again")
+    found = _walk_in_root(root_fd, path, follow_final=follow_final)
+    if flags & os.O_PATH:
+        return found
+    try:
+        return reopen(found, flags & ~os.O_NOFOLLOW)
+    finally:
+        os.close(found)
+
+
+def reopen(fd: int, flags: int) -> int:
+    """A new open file description for the object ``fd`` (an ``O_PATH`` handle) names."""
+    try:
+        return os.open(f"/proc/self/fd/{fd}", flags | os.O_CLOEXEC)
+    except FileNotFoundError:
+        if not os.path.isdir("/proc/self/fd"):
+            from ..errors import Unsupported
+            raise Unsupported("reading a running container's files safely needs openat2 "
+                              "(Linux 5.6) or /proc mounted; this host has neither") from None
+        raise
+
+
+def _walk_in_root(root_fd: int, path: str, *, follow_final: bool) -> int:
+    """:func:`open_in_root` for kernels without openat2: one ``O_PATH | O_NOFOLLOW`` open per
+    component from fds we hold; symlinks read and resolved here; ``..`` pops our own stack, so
+    the kernel never walks ``..`` or a link. Returns an ``O_PATH`` fd."""
+    stack = [os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=root_fd)]
+    pending = deque(split_path(path))
+    hops = 0
+    try:
+        while pending:
+            name = pending.popleft()
+            if name == "..":
+                if len(stack) > 1:
+                    os.close(stack.pop())
+                continue
+            fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=stack[-1])
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISLNK(mode) and (pending or follow_final):
+                target = os.readlink("", dir_fd=fd)  # the link we opened, not whatever is there now
+                os.close(fd)
+                hops += 1
+                if hops > MAX_SYMLINK_HOPS:
+                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP), path)
+                if target.startswith("/"):
+                    while len(stack) > 1:
+                        os.close(stack.pop())
+                pending.extendleft(reversed(split_path(target)))
+                continue
+            stack.append(fd)
+            if pending and not stat.S_ISDIR(mode):
+                raise OSError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), path)
+        return stack.pop()
+    finally:
+        for fd in stack:
+            os.close(fd)
+
+
+def read_in_root(root: Path | str, path: str) -> bytes | None:
+    """The bytes of regular file ``path`` inside tree ``root`` (resolved as the container would,
+    race-free), or None if it is missing or not a regular file."""
+    with Dir.open(root) as top:
+        try:
+            handle = open_in_root(top.fd, path)
+        except OSError:
+            return None
+    try:
+        if not stat.S_ISREG(os.fstat(handle).st_mode):
+            return None
+        with os.fdopen(reopen(handle, os.O_RDONLY), "rb") as file:
+            return file.read()
+    finally:
+        os.close(handle)
+
+
+class Dir:
+    """A directory held by an fd; everything in it is looked up *at* it, never by a path the
+    kernel would resolve again, and children are entered only if they are real directories.
+
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp()); (root / 'd').mkdir(); (root / 'l').symlink_to('/etc')
+    >>> with Dir.open(root) as top:
+    ...     sorted(top.entries()), top.child('l'), top.child('d') is not None
+    (['d', 'l'], None, True)
+    """
+
+    __slots__ = ("fd",)
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    @classmethod
+    def open(cls, path: Path | str) -> Dir:
+        """The tree's top, which is ours: the one path opened as given."""
+        return cls(open_root(path))
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> Dir:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def entries(self) -> dict[str, os.stat_result]:
+        """name -> lstat of every entry."""
+        with os.scandir(self.fd) as it:
+            return {e.name: e.stat(follow_symlinks=False) for e in it}
+
+    def lstat(self, name: str) -> os.stat_result | None:
+        try:
+            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def child(self, name: str) -> Dir | None:
+        """The subdirectory ``name``, or None if it is missing or not a real directory now."""
+        try:
+            return Dir(os.open(name, DIR_FLAGS, dir_fd=self.fd))
+        except OSError as error:
+            if error.errno in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
+                return None
+            raise
+
+    def descend(self, parts: list[str] | tuple[str, ...]) -> Dir | None:
+        """A new handle on the real directory ``parts`` below this one, or None (missing, or
+        some component is not a directory); the caller closes it."""
+        current = Dir(os.dup(self.fd))
+        for name in parts:
+            child = current.child(name)
+            current.close()
+            if child is None:
+                return None
+            current = child
+        return current
+
+    def at(self, name: str) -> str:
+        """A path for ``name`` that goes through our fd: safe for calls that do not follow the
+        final component (``*xattr(..., follow_symlinks=False)``)."""
+        return f"/proc/self/fd/{self.fd}/{name}"
+
+    def readlink(self, name: str) -> str:
+        return os.readlink(name, dir_fd=self.fd)
+
+    def open_file(self, name: str) -> int | None:
+        """A read fd for ``name`` if it is a regular file now (never a device, fifo or link)."""
+        try:
+            handle = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=self.fd)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(handle).st_mode):
+                return None
+            return reopen(handle, os.O_RDONLY)
+        finally:
+            os.close(handle)

@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import InvalidArgument, NotFound, Unsupported
+from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
 from ..oci.digest import Digest
 from ..oci.mediatypes import OCI_LAYER_BY_COMPRESSION
 from .changes import Change, ChangeKind, changes_between, layer_xattrs
+from .safepath import Dir
 from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
 
 GZIP_LEVEL = 6  # zlib's and Go's default: what docker pushes, a fair size/speed trade
@@ -142,55 +143,117 @@ def _marker(name: str, mtime: int) -> tarfile.TarInfo:
     return info
 
 
-def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], source: Path,
-                   tar: tarfile.TarFile, clamp: int, marker_mtime: int) -> None:
-    first_link: dict[tuple[int, int], str] = {}
-    real_dirs: set[tuple[str, ...]] = {()}
-    for _key, kind, parts in plan:
-        name = "/".join(parts)
-        if parts[:-1] not in real_dirs:  # never read through a symlink the container planted
-            raise InvalidArgument(f"/{'/'.join(parts[:-1])} is not a directory in {source}, "
-                                  f"but the changes need it to hold /{name}")
-        if kind == "whiteout":
-            tar.addfile(_marker("/".join(parts[:-1] + (WHITEOUT_PREFIX + parts[-1],)), marker_mtime))
-            continue
-        if kind == "opaque":
-            tar.addfile(_marker("/".join(parts + (OPAQUE_MARKER,)), marker_mtime))
-            continue
-        path = source.joinpath(*parts)
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            raise NotFound(f"/{name} is in the change list but not in {source}") from None
+class _DirChain:
+    """Directories of ``source`` held open along the current path of a sorted walk: the plan
+    goes parents first, so each entry needs at most a few ``openat`` from the last one's chain."""
+
+    def __init__(self, top: Dir) -> None:
+        self.names: list[str] = []
+        self.dirs = [top]
+
+    def get(self, parts: tuple[str, ...]) -> Dir | None:
+        """The real directory ``parts`` (opened one ``O_NOFOLLOW`` step at a time), or None
+        if some component is not a directory (a symlink the container planted, say)."""
+        keep = 0
+        while keep < min(len(parts), len(self.names)) and parts[keep] == self.names[keep]:
+            keep += 1
+        while len(self.names) > keep:
+            self.names.pop()
+            self.dirs.pop().close()
+        for name in parts[keep:]:
+            child = self.dirs[-1].child(name)
+            if child is None:
+                return None
+            self.names.append(name)
+            self.dirs.append(child)
+        return self.dirs[-1]
+
+    def close(self) -> None:
+        for directory in self.dirs:
+            directory.close()
+
+
+def _add_entry(tar: tarfile.TarFile, chain: _DirChain, parent: Dir, parts: tuple[str, ...],
+               clamp: int, first_link: dict[tuple[int, int], str]) -> None:
+    """One tar entry for ``parts`` (whose parent directory is ``parent``), read only by fds."""
+    name, base = "/".join(parts), parts[-1]
+    st = parent.lstat(base)
+    if st is None:
+        raise NotFound(f"/{name} is in the change list but not in the tree")
+    if stat.S_ISDIR(st.st_mode):
+        directory = chain.get(parts)  # held: the entries that follow are its children
+        if directory is None:
+            raise _changed(name)
+        st = os.fstat(directory.fd)
         info = _tarinfo(name, st, clamp)
-        xattrs = layer_xattrs(path) if not stat.S_ISLNK(st.st_mode) else {}
-        info.pax_headers = {f"SCHILY.xattr.{k}": v.decode("utf-8", "surrogateescape")
-                            for k, v in xattrs.items()}
-        if stat.S_ISDIR(st.st_mode):
-            info.type = tarfile.DIRTYPE
-            real_dirs.add(parts)
-        elif stat.S_ISLNK(st.st_mode):
-            info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path)
-        elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
-            info.type = tarfile.CHRTYPE if stat.S_ISCHR(st.st_mode) else tarfile.BLKTYPE
-            info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-        elif stat.S_ISFIFO(st.st_mode):
-            info.type = tarfile.FIFOTYPE
-        elif stat.S_ISREG(st.st_mode):
+        info.type = tarfile.DIRTYPE
+        _set_xattrs(info, layer_xattrs(directory.fd))
+        tar.addfile(info)
+        return
+    if stat.S_ISREG(st.st_mode):
+        fd = parent.open_file(base)
+        if fd is None:
+            raise _changed(name)
+        with os.fdopen(fd, "rb") as content:
+            st = os.fstat(fd)
+            info = _tarinfo(name, st, clamp)
+            _set_xattrs(info, layer_xattrs(fd))
             if st.st_nlink > 1:
                 first = first_link.setdefault((st.st_dev, st.st_ino), name)
                 if first != name:
                     info.type, info.linkname = tarfile.LNKTYPE, first
                     tar.addfile(info)
-                    continue
+                    return
             info.size = st.st_size
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-            with os.fdopen(fd, "rb") as content:
-                tar.addfile(info, content)
-            continue
-        else:
-            continue  # sockets (and anything stranger) are not image content
-        tar.addfile(info)
+            tar.addfile(info, content)
+        return
+    info = _tarinfo(name, st, clamp)
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            info.type, info.linkname = tarfile.SYMTYPE, parent.readlink(base)
+        except OSError:  # EINVAL: no longer a link
+            raise _changed(name) from None
+    elif stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        info.type = tarfile.CHRTYPE if stat.S_ISCHR(st.st_mode) else tarfile.BLKTYPE
+        info.devmajor, info.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+    elif stat.S_ISFIFO(st.st_mode):
+        info.type = tarfile.FIFOTYPE
+    else:
+        return  # sockets (and anything stranger) are not image content
+    tar.addfile(info)
+
+
+def _changed(name: str) -> Conflict:
+    return Conflict(f"/{name} changed while it was being read (the container is running): "
+                    "try again, or stop the container first")
+
+
+def _set_xattrs(info: tarfile.TarInfo, xattrs: dict[str, bytes]) -> None:
+    info.pax_headers = {f"SCHILY.xattr.{k}": v.decode("utf-8", "surrogateescape")
+                        for k, v in xattrs.items()}
+
+
+def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], source: Path,
+                   tar: tarfile.TarFile, clamp: int, marker_mtime: int) -> None:
+    """Write ``plan``, reading ``source`` by directory fds only: ``source`` may be a running
+    container's tree, where any directory can become a symlink to the host at any moment."""
+    first_link: dict[tuple[int, int], str] = {}
+    chain = _DirChain(Dir.open(source))
+    try:
+        for _key, kind, parts in plan:
+            name = "/".join(parts)
+            parent = chain.get(parts[:-1])
+            if parent is None:  # never read through a symlink the container planted
+                raise InvalidArgument(f"/{'/'.join(parts[:-1])} is not a directory in {source}, "
+                                      f"but the changes need it to hold /{name}")
+            if kind == "whiteout":
+                tar.addfile(_marker("/".join(parts[:-1] + (WHITEOUT_PREFIX + parts[-1],)), marker_mtime))
+            elif kind == "opaque":
+                tar.addfile(_marker("/".join(parts + (OPAQUE_MARKER,)), marker_mtime))
+            else:
+                _add_entry(tar, chain, parent, parts, clamp, first_link)
+    finally:
+        chain.close()
 
 
 def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,

@@ -61,8 +61,8 @@ def _writable_file(engine: Any, config: Any, path: str) -> bytes | None:
     changes, source = engine.containers.writable_changes(config)
     if not any(str(change) in (f"A {path}", f"C {path}") for change in changes):
         return None
-    target = Path(source) / path.lstrip("/")
-    return target.read_bytes() if target.is_file() else None
+    from ..diff.safepath import read_in_root  # a running container may be swapping its dirs
+    return read_in_root(source, path)
 
 
 def _busybox(engine: Any) -> Any:

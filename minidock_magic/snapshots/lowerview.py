@@ -17,6 +17,8 @@ import os
 import stat
 from pathlib import Path
 
+from ..diff.safepath import Dir
+
 #: Both spellings: root's layers carry both, rootless ones the ``user.`` one (:mod:`.overlay`).
 OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 
@@ -73,17 +75,24 @@ def entries(layers: list[Path]) -> dict[str, bool]:
     return found
 
 
-def lower_skeleton(upper: Path, layers: list[Path], dest: Path) -> None:
+def lower_skeleton(upper: Path | Dir, layers: list[Path], dest: Path) -> None:
     """Mirror into ``dest`` the merged view of ``layers`` (top first) — the parts of it that lie
-    under directories ``upper`` holds."""
+    under directories ``upper`` holds. ``upper`` may be a running container's upper dir, so it
+    is walked by fds: a directory it swaps for a symlink is not entered."""
+    if not isinstance(upper, Dir):
+        with Dir.open(upper) as top:
+            lower_skeleton(top, layers, dest)
+        return
     merged = entries(layers)
     for name, is_dir in merged.items():
         if is_dir:
             os.mkdir(dest / name, 0o700)
         else:
             os.close(os.open(dest / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
-    with os.scandir(upper) as it:
-        subdirs = [e.name for e in it if e.is_dir(follow_symlinks=False)]
+    subdirs = [name for name, st in upper.entries().items() if stat.S_ISDIR(st.st_mode)]
     for name in subdirs:
         if merged.get(name):
-            lower_skeleton(upper / name, below(layers, name), dest / name)
+            sub = upper.child(name)
+            if sub is not None:
+                with sub:
+                    lower_skeleton(sub, below(layers, name), dest / name)
