@@ -223,13 +223,18 @@ class Minidock:
             self.names.keep_untagged(target)
         return self._load(target)
 
-    def unpack(self, text: str, dest: str | Path) -> Path:
-        """Apply an image's layers, in order, into ``dest`` (what a container's rootfs starts as)."""
+    def unpack(self, text: str, dest: str | Path, *, keep_privileges: bool = False) -> Path:
+        """Apply an image's layers, in order, into ``dest`` (what a container's rootfs starts as).
+
+        ``dest`` is on the host, so an image's device nodes are not made and its setuid/setgid
+        bits and file capabilities are dropped, unless ``keep_privileges`` (as root, then, the
+        image's setuid-root files are setuid-root on this host).
+        """
         from .images.unpack import unpack_layers
         image = self.image(text)
         dest = Path(dest)
         dest.mkdir(parents=True, exist_ok=True)
-        unpack_layers(self.content, image, dest)
+        unpack_layers(self.content, image, dest, keep_privileges=keep_privileges)
         return dest
 
     def graph(self, texts: list[str] | None = None) -> LayerGraph:

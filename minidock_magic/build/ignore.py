@@ -63,7 +63,7 @@ def _translate(pattern: str) -> str:
         else:
             out.append(re.escape(ch))
         i += 1
-    return "".join(out) + "$"
+    return "".join(out) + r"\Z"
 
 
 def _clean(path: str) -> str:

@@ -56,8 +56,8 @@ FLAGS: dict[str, frozenset[str]] = {
 NOT_SUPPORTED = {"HEALTHCHECK", "ONBUILD"}
 EXEC_FORM = {"RUN", "CMD", "ENTRYPOINT", "COPY", "ADD", "VOLUME", "SHELL"}
 DIRECTIVES = ("syntax", "escape", "check")
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
-STAGE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]*$")
+_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*\Z")
+STAGE_NAME = re.compile(r"^[a-zA-Z][a-zA-Z0-9_.-]*\Z")
 
 
 def error(name: str, line: int, message: str) -> InvalidArgument:
@@ -119,7 +119,7 @@ def _directives(lines: list[str], name: str) -> tuple[dict[str, str], int]:
 
 def _logical_lines(lines: list[str], start: int, escape: str) -> list[tuple[int, str]]:
     """(first line number, text) of each instruction, continuations joined, comments dropped."""
-    continued = re.compile(re.escape(escape) + r"[ \t]*$")
+    continued = re.compile(re.escape(escape) + r"[ \t]*\Z")
     out: list[tuple[int, str]] = []
     pending: tuple[int, str] | None = None
     for number, raw in enumerate(lines[start:], start + 1):

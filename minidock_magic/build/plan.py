@@ -36,7 +36,7 @@ from .words import Lexer, split_raw
 
 DEFAULT_SHELL = ("/bin/sh", "-c")
 _URL = re.compile(r"^([a-z][a-z0-9+.-]*://|git@)", re.IGNORECASE)
-_PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?$", re.IGNORECASE)
+_PORT = re.compile(r"^(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?\Z", re.IGNORECASE)
 #: ARGs docker defines for every build (only visible once declared with ``ARG NAME``).
 AUTOMATIC_ARGS = ("TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
                   "BUILDPLATFORM", "BUILDOS", "BUILDARCH", "BUILDVARIANT")

@@ -104,6 +104,8 @@ def _graph(graph: argparse.ArgumentParser) -> None:
 def _unpack(unpack: argparse.ArgumentParser) -> None:
     unpack.add_argument("image", metavar="IMAGE")
     unpack.add_argument("dest", metavar="DIR")
+    unpack.add_argument("--keep-privileges", action="store_true",
+                        help="keep setuid/setgid bits, file capabilities and device nodes")
     unpack.set_defaults(handler=cmd_unpack)
 
 
@@ -170,4 +172,4 @@ def cmd_bootstrap(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
 
 
 def cmd_unpack(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
-    return str(engine.unpack(args.image, args.dest))
+    return str(engine.unpack(args.image, args.dest, keep_privileges=args.keep_privileges))

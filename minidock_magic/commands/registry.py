@@ -49,7 +49,9 @@ def _gc(gc: argparse.ArgumentParser) -> None:
 
 
 def cmd_serve(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
-    from ..registry import serve
+    from ..registry import exposure_warning, serve
+    if warning := exposure_warning(args.addr, args.auth):
+        print(warning, file=io.stderr, flush=True)
     print(f"registry listening on http://{args.addr} (auth: {args.auth}); Ctrl+C stops it",
           file=io.stderr, flush=True)
     serve(args.addr, Path(args.data), args.auth, args.htpasswd)

@@ -26,8 +26,8 @@ from typing import Any
 from ..content.atomic import atomic_write_bytes, locked
 from ..errors import AlreadyExists, InvalidArgument, NotFound
 
-NAME_GRAMMAR = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*$")  # docker's container name rule
-ID_GRAMMAR = re.compile(r"^[0-9a-f]{64}$")
+NAME_GRAMMAR = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")  # docker's container name rule
+ID_GRAMMAR = re.compile(r"^[0-9a-f]{64}\Z")
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,10 @@ class ApplyReport:
 
 class _Applier:
     def __init__(self, root: Path, limits: ApplyLimits, privileged: bool,
-                 opaque_xattrs: tuple[str, ...] | None = None) -> None:
+                 opaque_xattrs: tuple[str, ...] | None = None, *, keep_privileges: bool = True) -> None:
         self.root, self.limits, self.privileged = root, limits, privileged
+        #: False: no device nodes, setuid/setgid bits nor file capabilities (a host directory)
+        self.keep_privileges = keep_privileges
         #: None: whiteouts delete; else the overlay form, with these opaque xattr names
         self.overlay = opaque_xattrs
         self.whited_out: set[tuple[str, ...]] = set()  # 0/0 devices made (overlay form)
@@ -174,6 +176,9 @@ class _Applier:
             if not self.privileged:
                 self.skipped.append(f"{m.name}: device node not created (not privileged)")
                 return
+            if not self.keep_privileges:
+                self.skipped.append(f"{m.name}: device node not created (not a container's rootfs)")
+                return
         elif not (m.isreg() or m.isdir() or m.islnk() or m.isfifo()):
             self.skipped.append(f"{m.name}: unsupported tar entry type {m.type!r} ignored")
             return
@@ -196,6 +201,9 @@ class _Applier:
             if m.isdir():
                 self.opaque.append(dest)
         mode = stat.S_IMODE(m.mode)
+        if not self.keep_privileges and not m.isdir() and mode & (stat.S_ISUID | stat.S_ISGID):
+            mode &= ~(stat.S_ISUID | stat.S_ISGID)
+            self.skipped.append(f"{m.name}: setuid/setgid bits cleared (not a container's rootfs)")
         if m.isreg():
             fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o600, dir_fd=pfd)
@@ -352,6 +360,9 @@ class _Applier:
             if not key.startswith("SCHILY.xattr."):
                 continue
             name = key[len("SCHILY.xattr."):]
+            if name == "security.capability" and not self.keep_privileges:
+                self.skipped.append(f"{m.name}: file capabilities not set (not a container's rootfs)")
+                continue
             if not is_layer_xattr(name):
                 if name not in self.unapplied_xattrs:  # once per name: SELinux labels are on every file
                     self.unapplied_xattrs.add(name)
@@ -402,8 +413,14 @@ def _write_all(fd: int, data: bytes) -> int:
 
 def apply_layer(stream: BinaryIO, root: Path, *, limits: ApplyLimits = ApplyLimits(),
                 privileged: bool | None = None, whiteouts: str = "delete",
-                opaque_xattrs: Sequence[str] | None = None) -> ApplyReport:
+                opaque_xattrs: Sequence[str] | None = None,
+                keep_privileges: bool = True) -> ApplyReport:
     """Apply the layer in ``stream`` (gzip, zstd or plain tar) onto the rootfs ``root``.
+
+    ``keep_privileges=False`` is for a directory on the host rather than a container's rootfs
+    (``unpack``): a root-owned setuid shell or a device node from an image must not appear on
+    the host, so device nodes are skipped and setuid/setgid bits and file capabilities dropped
+    (each reported in ``skipped``).
 
     ``whiteouts``: ``"delete"`` (``root`` holds the layers below) or ``"overlay"`` (``root`` is
     this layer's own overlayfs directory; ``opaque_xattrs`` default to ``trusted.overlay.opaque``
@@ -421,7 +438,7 @@ def apply_layer(stream: BinaryIO, root: Path, *, limits: ApplyLimits = ApplyLimi
             raise InvalidArgument(f"opaque_xattrs={opaque_xattrs!r}: overlayfs reads "
                                   "trusted.overlay.opaque or user.overlay.opaque")
     reader = open_layer_stream(stream, limits)
-    applier = _Applier(Path(root), limits, privileged, xattrs)
+    applier = _Applier(Path(root), limits, privileged, xattrs, keep_privileges=keep_privileges)
     try:
         with tarfile.open(fileobj=reader, mode="r|", tarinfo=bounded_tarinfo(limits.max_header_bytes),
                           encoding="utf-8", errors="surrogateescape") as tar:  # type: ignore[call-overload]

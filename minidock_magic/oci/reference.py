@@ -40,10 +40,10 @@ _TAG = r"[\w][\w.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}"
 _NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 
-REFERENCE_GRAMMAR = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?$")
-PATH_GRAMMAR = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*$")
-TAG_GRAMMAR = re.compile(rf"^{_TAG}$")
-DOMAIN_GRAMMAR = re.compile(rf"^{_DOMAIN}$")
+REFERENCE_GRAMMAR = re.compile(rf"^({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?\Z")
+PATH_GRAMMAR = re.compile(rf"^{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*\Z")
+TAG_GRAMMAR = re.compile(rf"^{_TAG}\Z")
+DOMAIN_GRAMMAR = re.compile(rf"^{_DOMAIN}\Z")
 
 
 @dataclass(frozen=True, slots=True)

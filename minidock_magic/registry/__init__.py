@@ -7,6 +7,6 @@ filesystem) → ``app`` (the ASGI app) → ``server`` (a thread for notebooks an
 
 from .app import create_app
 from .auth import Auth, add_user
-from .server import RegistryServer, garbage_collect, serve
+from .server import RegistryServer, exposure_warning, garbage_collect, serve
 
-__all__ = ["Auth", "RegistryServer", "add_user", "create_app", "garbage_collect", "serve"]
+__all__ = ["Auth", "RegistryServer", "add_user", "create_app", "exposure_warning", "garbage_collect", "serve"]

@@ -239,6 +239,26 @@ def parse_content_range(text: str) -> tuple[int, int]:
     return int(m[1]), int(m[2])
 
 
+def valid_byte_ranges(header: str) -> bool:
+    """Whether a ``Range`` header is a valid ``bytes`` ranges-specifier (RFC 9110 §14.1.1):
+    ``first-last``, ``first-`` or ``-suffix``, comma-separated, no ``last`` before ``first``.
+
+    >>> [valid_byte_ranges(h) for h in ("bytes=0-9", "bytes=5-", "bytes=-3, 4-4", "bytes=5-2",
+    ...                                  "bytes=abc", "items=0-1", "bytes=")]
+    [True, True, True, False, False, False, False]
+    """
+    unit, sep, spec = header.partition("=")
+    if not sep or unit.strip().lower() != "bytes" or not _BYTE_RANGES.fullmatch(spec):
+        return False
+    for part in spec.split(","):
+        first, _, last = part.strip().partition("-")
+        if first and last and int(last) < int(first):
+            return False
+    return True
+
+
+_BYTE_RANGE = r"[ \t]*(?:[0-9]{1,18}-[0-9]{0,18}|-[0-9]{1,18})[ \t]*"
+_BYTE_RANGES = re.compile(rf"{_BYTE_RANGE}(?:,{_BYTE_RANGE})*")
 _CONTENT_RANGE = re.compile(r"(?:bytes[ =])?([0-9]{1,18})-([0-9]{1,18})(?:/(?:[0-9]{1,18}|\*))?")
 
 

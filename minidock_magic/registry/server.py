@@ -9,6 +9,7 @@ True
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import socket
 import threading
 import time
@@ -24,7 +25,7 @@ from .app import API_VERSION_HEADER, LoggedRequest, create_app
 from .auth import Auth, Mode, add_user
 from .storage import Storage
 
-__all__ = ["RegistryServer", "add_user", "garbage_collect", "serve"]
+__all__ = ["RegistryServer", "add_user", "exposure_warning", "garbage_collect", "serve"]
 
 
 def _auth(auth_mode: str, htpasswd: Path | str | None) -> Auth:
@@ -143,6 +144,27 @@ def parse_addr(addr: str) -> tuple[str, int]:
     if not sep or not (port.isascii() and port.isdigit()) or int(port) > 65535:
         raise InvalidArgument(f"invalid address {addr!r}: expected HOST:PORT, e.g. 127.0.0.1:5000")
     return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def exposure_warning(addr: str, auth_mode: str) -> str | None:
+    """One line when an open registry listens beyond this machine: anyone who reaches it can
+    push, overwrite and delete images.
+
+    >>> exposure_warning("127.0.0.1:5000", "open") is None, exposure_warning("0.0.0.0:5000", "public")
+    (True, None)
+    >>> exposure_warning("0.0.0.0:5000", "open").split(":")[0]
+    'warning'
+    """
+    host, port = parse_addr(addr)
+    if auth_mode != "open" or host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass  # a host name: it may well be reachable from elsewhere
+    return (f"warning: --auth open on {host}:{port} lets anyone who can reach it push, overwrite "
+            "and delete images; use --auth public or private with --htpasswd, or 127.0.0.1")
 
 
 def serve(addr: str, data_dir: Path | str, auth_mode: str = "open", htpasswd: Path | str | None = None) -> None:

@@ -32,7 +32,7 @@ _TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
 _SCHEME = re.compile(rf"[\s,]*({_TOKEN})")
 _PARAM = re.compile(rf'\s*({_TOKEN})\s*=\s*("(?:[^"\\]|\\.)*"|[^,\s"]*)\s*')
 _REPO_PATH = re.compile(r"^/v2/(.+)/(?:manifests/[^/]+|blobs/uploads/[^/]*|blobs/[^/]+|tags/list"
-                        r"|referrers/[^/]+)$")
+                        r"|referrers/[^/]+)\Z")
 #: Tokens are renewed this long before they say they expire (clock skew, slow requests).
 EXPIRY_MARGIN = 10.0
 #: The spec's default when a token server leaves ``expires_in`` out.
