@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from .content.atomic import private_dir
 from .content.store import ContentStore
 from .errors import Conflict, InvalidArgument, NotFound
 from .home import COMPRESSIONS, Layout, default_home
@@ -41,6 +42,7 @@ class Minidock:
         if compression not in COMPRESSIONS:
             raise InvalidArgument(f"unknown compression {compression!r} (use {', '.join(COMPRESSIONS)})")
         self.layout = Layout(Path(home) if home is not None else default_home())
+        private_dir(self.layout.home)  # 0700 when new: nobody else's to read (content.atomic)
         self.compression = compression
         self._snapshotter_choice = snapshotter  # None: $MINIDOCK_SNAPSHOTTER, the home's, the host's
         self.content = ContentStore(self.layout.oci, tmp_dir=self.layout.tmp)

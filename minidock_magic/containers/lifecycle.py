@@ -94,7 +94,7 @@ class Lifecycle:
         if self.running(config):
             raise Conflict(f"container {config.name} is already running")
         mounts = self.mounts_of(config)
-        with open(self.store.log_path(config.id), "ab") as log:
+        with self.store.open_log(config.id) as log:
             process = start(process_spec(config, mounts, stdin=stdin is not None),
                             isolation=config.isolation or isolation,
                             stdout=Tee(stdout, log), stderr=Tee(stderr, log), stdin=stdin)

@@ -21,9 +21,9 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
-from ..content.atomic import atomic_write_bytes, locked
+from ..content.atomic import PRIVATE_DIR, PRIVATE_FILE, atomic_write_bytes, locked, private_dir
 from ..errors import AlreadyExists, InvalidArgument, NotFound
 
 NAME_GRAMMAR = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")  # docker's container name rule
@@ -87,6 +87,12 @@ class ContainerStore:
     def log_path(self, container_id: str) -> Path:
         return self._dir(container_id) / "container.log"
 
+    def open_log(self, container_id: str) -> BinaryIO:
+        """The log, for appending; made 0600 (a container's output is its owner's only)."""
+        fd = os.open(self.log_path(container_id), os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                     PRIVATE_FILE)
+        return os.fdopen(fd, "ab")
+
     def create(self, config: ContainerConfig) -> None:
         if not NAME_GRAMMAR.match(config.name):
             raise InvalidArgument(f"invalid container name {config.name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
@@ -97,7 +103,8 @@ class ContainerStore:
                     raise AlreadyExists(f'Conflict. The container name "/{config.name}" is already in '
                                         f"use by container {other.id}. Remove it or pick another name.")
             directory = self._dir(config.id)
-            directory.mkdir(parents=True)
+            private_dir(self.root)
+            directory.mkdir(mode=PRIVATE_DIR)
             atomic_write_bytes(directory / "config.json", json.dumps(asdict(config)).encode())
             self.save_state(config.id, ContainerState())
 

@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
         from ..runtime import start
         from .lifecycle import process_spec
         mounts = engine.containers.mounts_of(config)
-        with open(engine.containers.store.log_path(container_id), "ab") as log:
+        with engine.containers.store.open_log(container_id) as log:
             process = start(process_spec(config, mounts), isolation=config.isolation or None,
                             stdout=log.fileno(), stderr=log.fileno())
     except (MinidockError, OSError) as exc:

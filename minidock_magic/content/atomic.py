@@ -1,6 +1,11 @@
 """Crash-safe file writes: temp file in the same directory tree, fsync, rename, fsync the directory.
 
 A reader therefore sees the old bytes or the new bytes, never half of either.
+
+A store is private to its owner: on a shared machine (a classroom's JupyterHub) one student's
+container configs (with their ``API_TOKEN``), logs and blobs are nobody else's business. So the
+engine's directories are made 0700 and its files 0600 *when created* (``mkdir``/``open`` modes,
+``mkstemp``), never opened up first and closed later.
 """
 
 from __future__ import annotations
@@ -21,11 +26,26 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
+#: Modes of everything the engine keeps for its user (see the module's docstring).
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a directory, made 0700 if it is new (missing parents too)."""
+    for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
+        try:
+            missing.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:
+            pass  # made meanwhile by another process of ours
+    return path
+
+
+def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE, durable: bool = True) -> None:
     """``durable=False`` skips both fsyncs, for state that is worked out again when it is lost:
     readers still see the old bytes or the new, but a power cut may undo the write or, on file
     systems that do not order a rename after its data, leave the file empty."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -33,7 +53,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: b
             if durable:
                 out.flush()
                 os.fsync(out.fileno())
-        os.chmod(tmp, mode)
+        if mode != PRIVATE_FILE:  # mkstemp made it 0600 already
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -46,8 +67,8 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = 0o644, durable: b
 @contextlib.contextmanager
 def locked(lock_path: Path) -> Iterator[None]:
     """An exclusive advisory lock between processes sharing one home (parallel pulls, tags)."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    private_dir(lock_path.parent)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

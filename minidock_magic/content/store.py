@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..oci.digest import CHUNK, Digest
-from .atomic import fsync_dir
+from .atomic import fsync_dir, private_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class BlobWriter:
         self._expected_size = size
         self._hash = hashlib.new(expected.algorithm if expected else "sha256")
         self.written = 0
-        store.tmp_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(store.tmp_dir)
         fd, self._tmp = tempfile.mkstemp(dir=store.tmp_dir, prefix="ingest-")
         self._file = os.fdopen(fd, "wb")
         self._done = False
@@ -68,8 +68,8 @@ class BlobWriter:
         if target.exists():  # stored once: the second writer of the same bytes just drops its copy
             os.unlink(self._tmp)
         else:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.chmod(self._tmp, 0o444)
+            private_dir(target.parent)
+            os.chmod(self._tmp, 0o400)  # read-only from now on (mkstemp made it 0600: ours only)
             os.replace(self._tmp, target)
             fsync_dir(target.parent)
         self._done = True

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..content.atomic import atomic_write_bytes, locked
+from ..content.atomic import atomic_write_bytes, locked, private_dir
 from ..errors import InvalidArgument, NotFound
 from ..oci import mediatypes as mt
 from ..oci.canonical import dumps, loads_object
@@ -38,7 +38,7 @@ class ImageStore:
         self._lock_path = lock_path
 
     def initialise(self) -> None:
-        self.layout.mkdir(parents=True, exist_ok=True)
+        private_dir(self.layout)
         if not (self.layout / "oci-layout").exists():
             atomic_write_bytes(self.layout / "oci-layout",
                                dumps({"imageLayoutVersion": mt.OCI_LAYOUT_VERSION}))

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..content.atomic import atomic_write_bytes, fsync_dir
+from ..content.atomic import PRIVATE_DIR, PRIVATE_FILE, atomic_write_bytes, fsync_dir, private_dir
 from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..oci.digest import CHUNK, Digest
 from .manifests import MAX_MANIFEST_BYTES, ManifestInfo, referenced_digests
@@ -83,9 +83,10 @@ class UploadWriter:
 
 class Storage:
     def __init__(self, root: Path) -> None:
-        self.root = Path(root).resolve()
+        # Private to the user who serves it (0700/0600): clients go through HTTP and its auth.
+        self.root = private_dir(Path(root)).resolve()
         for sub in ("blobs", "repositories", "uploads"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+            private_dir(self.root / sub)
         # upload id -> (committed offset, hash of bytes 0..offset). Chunks append on the event
         # loop's thread, completions run in worker threads: the lock keeps each pair whole.
         self._running: dict[str, tuple[int, hashlib._Hash]] = {}
@@ -166,8 +167,8 @@ class Storage:
         parse_name(name)
         upload_id = str(uuid.uuid4())
         path = self._upload(upload_id)
-        path.mkdir()
-        (path / "data").touch()
+        path.mkdir(mode=PRIVATE_DIR)
+        os.close(os.open(path / "data", os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE))
         self._save_state(upload_id, name, 0)
         return upload_id
 
@@ -247,7 +248,7 @@ class Storage:
             raise DigestMismatch(f"uploaded content does not match digest {digest}")
         target = self._blob_path(digest)
         if not target.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(target.parent)
             os.replace(data, target)  # same filesystem; the data was fsynced when its chunk committed
             fsync_dir(target.parent)
         self.link_blob(name, digest)

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ..content.atomic import private_dir
 from ..errors import InvalidArgument
 from .base import Info, Kind, Mounts, Usage
 from .metadata import Metadata, Record
@@ -96,8 +97,7 @@ class LocalSnapshotter:
 
     def __init__(self, root: Path, *, durable: bool = True) -> None:
         # Resolved once: these paths end up in overlay mount options and in `docker inspect`.
-        self.root = Path(root).absolute()
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(Path(root).absolute())
         self.root = self.root.resolve()
         self.meta = Metadata(self.root)
         self.snapshots_dir = self.root / "snapshots"

@@ -20,7 +20,7 @@ def test_blob_is_stored_once_under_its_digest(store):
     assert a == b
     assert store.path(a.digest).read_bytes() == b"hello"
     assert [info.digest for info in store.walk()] == [a.digest]
-    assert oct(store.path(a.digest).stat().st_mode & 0o777) == "0o444"
+    assert oct(store.path(a.digest).stat().st_mode & 0o777) == "0o400"  # read-only, and private
 
 
 def test_wrong_digest_leaves_nothing(store, tmp_path):
