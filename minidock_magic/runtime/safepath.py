@@ -14,14 +14,12 @@ import os
 import stat
 from pathlib import Path
 
+from ..diff.safepath import resolve_parts
 from ..errors import InvalidArgument, Unavailable
 
-#: The kernel's own limit on symlinks followed in one lookup (ELOOP).
-MAX_SYMLINKS = 40
-
-
 def resolve_in_root(root: Path, path: str, *, follow_final: bool = True) -> Path:
-    """The host path under ``root`` that ``path`` names inside a container rooted at ``root``.
+    """The host path under ``root`` that ``path`` names inside a container rooted at ``root``
+    (``diff.safepath``'s chroot-style walk: one rule for layers, mounts and copies).
 
     Missing components are kept as they are (they cannot be symlinks).
 
@@ -33,38 +31,7 @@ def resolve_in_root(root: Path, path: str, *, follow_final: bool = True) -> Path
     >>> str(resolve_in_root(r, "/proc", follow_final=False).relative_to(r))
     'proc'
     """
-    pending = [p for p in path.split("/") if p]
-    pending.reverse()  # a stack: the next component is at the end
-    resolved: list[str] = []
-    followed = 0
-    while pending:
-        part = pending.pop()
-        if part == ".":
-            continue
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        if not pending and not follow_final:
-            resolved.append(part)
-            break
-        candidate = root.joinpath(*resolved, part)
-        try:
-            mode = os.lstat(candidate).st_mode
-        except (FileNotFoundError, NotADirectoryError):
-            resolved.append(part)
-            continue
-        if not stat.S_ISLNK(mode):
-            resolved.append(part)
-            continue
-        followed += 1
-        if followed > MAX_SYMLINKS:
-            raise InvalidArgument(f"too many levels of symbolic links in {path} inside the rootfs")
-        target = os.readlink(candidate)
-        if target.startswith("/"):
-            resolved = []
-        pending.extend(reversed([p for p in target.split("/") if p]))
-    return root.joinpath(*resolved)
+    return root.joinpath(*resolve_parts(root, path, follow_final=follow_final))
 
 
 def ensure_dir_in_root(root: Path, path: str) -> Path:
