@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from minidock_magic.containers.options import RunOptions
+from minidock_magic.diff import safepath
 from minidock_magic.errors import InvalidArgument, NotFound
 from minidock_magic.facade import Minidock
 from tests.security.files_helpers import TALLY, HostSecret, make_secret
@@ -103,3 +104,34 @@ def test_export_and_commit_keep_links_as_links(planted_engine: Minidock, planted
             import gzip
             layer = gzip.decompress(blob.read())
         assert planted_secret.text.encode() not in layer and planted_secret.marker.encode() not in layer
+
+
+def test_cp_in_through_a_magic_link_stays_inside(planted_engine: Minidock, planted: str,
+                                                 planted_secret: HostSecret, tmp_path: Path) -> None:
+    """/data/m -> /proc/self/root/<host dir>: resolved by the *engine*, ``self`` is the engine,
+    whose root is the host's. openat2's RESOLVE_NO_MAGICLINKS (and the fd walk, which only ever
+    reads a link's text) never jump through it."""
+    with TALLY.case(f"cp into a link through /proc/self/root ({planted[:6]})"):
+        script = f"ln -s /proc/self/root{planted_secret.dir} /data/m"
+        assert planted_engine.containers.exec(planted, ["sh", "-c", script]) == 0 \
+            if planted_engine.containers.lifecycle.state(planted_engine.containers.get(planted)).status \
+            == "running" else _link_in_layer(planted_engine, planted, planted_secret.dir)
+        payload = tmp_path / "payload.txt"
+        payload.write_text("payload\n")
+        for resolver in ("openat2", "fd-walk"):
+            with pytest.MonkeyPatch.context() as patch:
+                if resolver == "fd-walk":
+                    patch.setitem(safepath._openat2_state, "works", False)
+                try:
+                    planted_engine.containers.copy(str(payload), f"{planted}:/data/m/")
+                except (InvalidArgument, NotFound):
+                    pass  # refused: fine
+            assert planted_secret.untouched(), (resolver, sorted(p.name for p in planted_secret.dir.iterdir()))
+
+
+def _link_in_layer(engine: Minidock, container: str, host: Path) -> bool:
+    """A stopped container gets the link the way it would have made it: in its writable layer."""
+    config = engine.containers.get(container)
+    target = engine.snapshotter.apply_target(config.snapshot).path
+    (target / "data" / "m").symlink_to(f"/proc/self/root{host}")
+    return True
