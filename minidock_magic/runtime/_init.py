@@ -33,7 +33,7 @@ DEFAULT_CAPABILITIES = capabilities.DEFAULT
 
 
 def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
-                      full_map: bool, syscall_filter: object) -> int:
+                      full_map: bool, syscall_filter: bytes | None) -> int:
     """The container's PID 1 before ``execve``; returns only a docker status (126/127)."""
     _libc.set_parent_death_signal(signal.SIGKILL)  # never outlive the supervisor
     if not spec.tty:
@@ -52,7 +52,7 @@ def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
 
 def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> int:
     # Built out here: libseccomp is loaded from the host, never from the container's files.
-    syscall_filter = seccomp.filter_for(spec.seccomp, capabilities.DEFAULT)
+    syscall_filter = seccomp.program_for(spec.seccomp, capabilities.DEFAULT)
     if isolation is Isolation.NAMESPACES and os.geteuid() != 0:
         raise Unavailable("isolation=namespaces needs root; use isolation=rootless")
     in_userns = isolation is Isolation.ROOTLESS
@@ -104,7 +104,7 @@ def warm_up() -> None:
     """Build the default seccomp filter now, in the process that will fork supervisors, so each
     container inherits it compiled (a missing libseccomp is reported by the container's start)."""
     try:
-        seccomp.builtin_filter(capabilities.DEFAULT)
+        seccomp.builtin_program(capabilities.DEFAULT)
     except Unavailable:
         pass
 

@@ -45,6 +45,8 @@ PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 
 # pivot_root has no libc wrapper; its number differs between the two table families.
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
@@ -109,6 +111,19 @@ def capset(header: object, data: object) -> None:
 def set_no_new_privs() -> None:
     """No ``execve`` from here on can gain privileges (setuid bits, file capabilities)."""
     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp_program(program: bytes) -> None:
+    """Load a classic-BPF seccomp program (``struct sock_filter`` array, 8 bytes per
+    instruction, as libseccomp exports it) into this thread: ``PR_SET_SECCOMP``."""
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0,
+          "load the seccomp filter")
 
 
 def set_dumpable(flag: bool) -> None:

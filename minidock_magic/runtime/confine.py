@@ -91,10 +91,10 @@ def read_text(path: str) -> str:
 
 
 def exec_confined(argv: list[str], env: list[str], cwd: str, user_text: str, *,
-                  syscall_filter: object, status_fd: int, tty: bool, hostname: str,
+                  syscall_filter: bytes | None, status_fd: int, tty: bool, hostname: str,
                   setgroups_allowed: bool, rootless_single: bool, rlimits: Rlimits = ()) -> int:
     """Inside the container's namespaces and root: confine this process and ``execve``
-    ``argv``. ``syscall_filter`` (``seccomp.filter_for``, built before entering: libseccomp
+    ``argv``. ``syscall_filter`` (``seccomp.program_for``, compiled before entering: libseccomp
     must not be looked up in the container) is loaded last. Returns only a docker status
     (126/127) when the program cannot run."""
     user = resolve_user(user_text, read_text("/etc/passwd"), read_text("/etc/group"))

@@ -135,7 +135,7 @@ def join_namespaces(target: Target) -> None:
 def run_exec(spec: ExecSpec, status_fd: int) -> int:
     """In the supervisor: enter the container, fork the exec'd process, supervise it."""
     # Built on the host side: libseccomp is never loaded from the container's files.
-    syscall_filter = seccomp.filter_for(spec.seccomp, capabilities.DEFAULT)
+    syscall_filter = seccomp.program_for(spec.seccomp, capabilities.DEFAULT)
     target = pin(spec)
     try:
         join_namespaces(target)
