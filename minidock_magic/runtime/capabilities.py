@@ -43,7 +43,9 @@ class _Data(ctypes.Structure):
 
 
 def names(caps: frozenset[int]) -> list[str]:
-    """>>> names(frozenset({21, 0}))
+    """Capability numbers as docker names them.
+
+    >>> names(frozenset({21, 0}))
     ['CAP_CHOWN', 'CAP_SYS_ADMIN']
     """
     return [f"CAP_{NAMES[c]}" for c in sorted(caps)]

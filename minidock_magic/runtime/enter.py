@@ -31,7 +31,6 @@ NAMESPACES = (("user", _libc.CLONE_NEWUSER), ("mnt", _libc.CLONE_NEWNS),
               ("pid", _libc.CLONE_NEWPID), ("uts", _libc.CLONE_NEWUTS),
               ("ipc", _libc.CLONE_NEWIPC), ("net", _libc.CLONE_NEWNET),
               ("cgroup", _libc.CLONE_NEWCGROUP))
-RLIMITS = tuple(getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_"))
 
 
 @dataclass
@@ -57,6 +56,25 @@ def _start_time(pid: int) -> int:
     with open(f"/proc/{pid}/stat", "rb") as f:
         stat = f.read()
     return int(stat[stat.rindex(b")") + 2:].split()[19])  # field 22, after "comm" may hold spaces
+
+
+def parse_limits(text: str) -> list[tuple[int, tuple[int, int]]]:
+    r"""/proc/PID/limits as (resource, (soft, hard)): one line per RLIMIT_ number, in order.
+    (Readable whoever runs PID 1, where ``prlimit`` would need its very ids.)
+
+    >>> parse_limits("Limit  Soft Limit  Hard Limit  Units\n"
+    ...              "Max cpu time              unlimited            unlimited            seconds\n"
+    ...              "Max file size             1024                 unlimited            bytes\n")
+    [(0, (-1, -1)), (1, (1024, -1))]
+    """
+    found = []
+    for number, line in enumerate(text.splitlines()[1:]):
+        fields = line[26:].split()  # the name column is 26 wide and may hold spaces
+        if len(fields) < 2:
+            continue
+        soft, hard = (resource.RLIM_INFINITY if v == "unlimited" else int(v) for v in fields[:2])
+        found.append((number, (soft, hard)))
+    return found
 
 
 def _same(path_a: str, path_b: str) -> bool:
@@ -102,7 +120,7 @@ def pin(spec: ExecSpec) -> Target:
             opened.append(procs[-1])
         target = Target(
             pidfd=pidfd, root=root, namespaces=namespaces, cgroup_procs=procs,
-            rlimits=[(r, resource.prlimit(pid, r)) for r in RLIMITS], in_userns=in_userns,
+            rlimits=parse_limits(confine.read_text(f"{proc}/limits")), in_userns=in_userns,
             full_map=in_userns and _full_map(confine.read_text(f"{proc}/uid_map")),
             setgroups_allowed=not in_userns
             or confine.read_text(f"{proc}/setgroups").strip() == "allow")

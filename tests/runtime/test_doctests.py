@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["command", "etcfiles", "idmap", "rootfs", "safepath", "users", "_proot"]
+MODULES = ["command", "etcfiles", "idmap", "rootfs", "safepath", "users", "_proot", "capabilities", "enter"]
 
 
 @pytest.mark.parametrize("name", MODULES)
