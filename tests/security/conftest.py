@@ -52,8 +52,10 @@ def status_fields(text: str) -> dict[str, str]:
 
 def cli(engine: Minidock, *args: str, **kwargs: object) -> subprocess.CompletedProcess[bytes]:
     """The real ``minidock`` command line on ``engine``'s home."""
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    kwargs.setdefault("stderr", subprocess.PIPE)
     return subprocess.run([sys.executable, "-m", "minidock_magic.cli", "--home", str(engine.home),
-                           *args], capture_output=True, timeout=120, **kwargs)  # type: ignore
+                           *args], timeout=120, **kwargs)  # type: ignore
 
 
 @dataclass
