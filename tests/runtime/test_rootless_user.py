@@ -20,13 +20,12 @@ from pathlib import Path
 
 import pytest
 
-import minidock_magic
 from tests.runtime.helpers import make_busybox_rootfs
+from tests.runtime.unprivileged import install_engine
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 USER = "minidock-rootless"
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 SCRIPT = r'''
 import io, json, os, sys
@@ -96,11 +95,7 @@ def test_engine_as_an_unprivileged_user(unprivileged_user: pwd.struct_passwd) ->
     base = Path(tempfile.mkdtemp(prefix="minidock-rootless-"))
     try:
         base.chmod(0o755)
-        package = Path(minidock_magic.__file__).parent
-        shutil.copytree(package, base / "src" / "minidock_magic",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--system-site-packages", "--without-pip",
-                        str(base / "venv")], check=True)
+        install_engine(base)  # the package and its seccomp binding, a system-Python venv
         make_busybox_rootfs(base / "rootfs")
         lower = make_busybox_rootfs(base / "lower")
         (lower / "etc" / "motd").write_text("hello\n")
