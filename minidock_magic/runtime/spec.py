@@ -67,7 +67,7 @@ class ProcessSpec:
     network: str = "none"  # "none" (own net namespace, only lo) | "host"
     overlay: OverlayMount | None = None
     stdin: bool = False  # pass the caller's stdin through (else /dev/null)
-    tty: bool = False  # share the caller's terminal and session (no new session, TERM set)
+    tty: bool = False  # the caller's session (no new session) and TERM; stdio stay pipes
     read_only: bool = False
     extra_hosts: Sequence[tuple[str, str]] = ()  # (name, address) lines appended to /etc/hosts
     limits: ResourceLimits | None = None

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from minidock_magic.errors import InvalidArgument
-from minidock_magic.runtime import seccomp_default
 from tests.security.conftest import BoxFactory, cli, probe_results, report, status_fields
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -87,12 +86,19 @@ def test_unconfined_is_really_unconfined(make_box: BoxFactory) -> None:
     assert inspected["HostConfig"]["SecurityOpt"] == ["seccomp=unconfined"]
 
 
-def test_a_custom_profile_blocks_what_it_leaves_out(make_box: BoxFactory, tmp_path: Path) -> None:
+def _profile_without_mkdir(directory: Path) -> Path:
+    """docker's default profile, in its JSON format, with mkdir and mkdirat left out."""
+    from minidock_magic.runtime import seccomp_default
     profile = seccomp_default.profile()
     for rule in profile["syscalls"]:
         rule["names"] = [n for n in rule["names"] if n not in ("mkdir", "mkdirat")]
-    path = tmp_path / "no-mkdir.json"
+    path = directory / "no-mkdir.json"
     path.write_text(json.dumps(profile))
+    return path
+
+
+def test_a_custom_profile_blocks_what_it_leaves_out(make_box: BoxFactory, tmp_path: Path) -> None:
+    path = _profile_without_mkdir(tmp_path)
     box = make_box("sh", "-c", "mkdir /made || echo refused; touch /file && echo touched",
                    start=False, security_opt=[f"seccomp={path}"])
     code, out = box.run_attached()
@@ -102,11 +108,7 @@ def test_a_custom_profile_blocks_what_it_leaves_out(make_box: BoxFactory, tmp_pa
 
 
 def test_exec_keeps_the_containers_custom_profile(make_box: BoxFactory, tmp_path: Path) -> None:
-    profile = seccomp_default.profile()
-    for rule in profile["syscalls"]:
-        rule["names"] = [n for n in rule["names"] if n not in ("mkdir", "mkdirat")]
-    path = tmp_path / "no-mkdir.json"
-    path.write_text(json.dumps(profile))
+    path = _profile_without_mkdir(tmp_path)
     code, out = make_box(security_opt=[f"seccomp={path}"]).exec("mkdir", "/made")
     report("mkdir from exec in a container created with a profile without mkdir", out.strip())
     assert code != 0 and "Operation not permitted" in out
