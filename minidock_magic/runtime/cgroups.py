@@ -147,9 +147,14 @@ def create(limits: ResourceLimits, name: str) -> list[Path]:
     return made
 
 
+#: The prefix of every cgroup ``create`` makes: a cgroup that holds a container's limits.
+PREFIX = "minidock-"
+
+
 def differing(pid: int) -> list[str]:
-    """The cgroup directories of ``pid`` that are not this process's: what a process must join
-    to be counted and limited with it (``exec`` joins PID 1's)."""
+    """The cgroup directories of ``pid`` that are not this process's, in the v2 tree and the
+    v1 hierarchies of the limited controllers: what a process must join to be counted and
+    limited with it (``exec`` joins PID 1's)."""
     (theirs_v1, theirs_v2), (ours_v1, ours_v2) = _own_paths(pid), _own_paths()
     found: list[str] = []
     for mountpoint, fstype, opts in _mounts():
@@ -157,11 +162,20 @@ def differing(pid: int) -> list[str]:
             if theirs_v2 is not None and theirs_v2 != ours_v2:
                 found.append(os.path.join(mountpoint, theirs_v2.lstrip("/")))
             continue
-        for key in opts:
+        for key in opts & set(CONTROLLERS):
             if key in theirs_v1 and theirs_v1[key] != ours_v1.get(key):
                 found.append(os.path.join(mountpoint, theirs_v1[key].lstrip("/")))
                 break
     return list(dict.fromkeys(found))
+
+
+def holds_limits(directory: str) -> bool:
+    """Whether ``directory`` is a container's own cgroup (one ``create`` made).
+
+    >>> holds_limits("/sys/fs/cgroup/pids/user.slice/minidock-0123abcd4567"), holds_limits("/a/b")
+    (True, False)
+    """
+    return os.path.basename(directory.rstrip("/")).startswith(PREFIX)
 
 
 def join(directories: list[str], pid: int) -> None:

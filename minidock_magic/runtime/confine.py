@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import stat
 from collections.abc import Sequence
 
 from ..errors import InvalidArgument
@@ -83,11 +84,18 @@ def close_fds_except(*keep: int) -> None:
 
 
 def read_text(path: str) -> str:
+    """A regular file's text, or "" — never blocking on a FIFO an image put in its place."""
     try:
-        with open(path) as f:
-            return f.read()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return ""
+    with open(fd, encoding="utf-8", errors="replace") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return ""
+        try:
+            return f.read()
+        except OSError:
+            return ""
 
 
 def exec_confined(argv: list[str], env: list[str], cwd: str, user_text: str, *,

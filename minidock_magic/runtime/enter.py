@@ -21,7 +21,7 @@ import signal
 import socket
 from dataclasses import dataclass
 
-from ..errors import Conflict
+from ..errors import Conflict, Unavailable
 from . import _libc, _status, capabilities, cgroups, command, confine, seccomp
 from .spec import ExecSpec
 
@@ -115,8 +115,14 @@ def pin(spec: ExecSpec) -> Target:
         in_userns = any(flag == _libc.CLONE_NEWUSER for flag, _ in namespaces)
         procs = []
         for directory in cgroups.differing(pid):
-            procs.append(os.open(os.path.join(directory, "cgroup.procs"),
-                                 os.O_WRONLY | os.O_CLOEXEC))
+            try:
+                procs.append(os.open(os.path.join(directory, "cgroup.procs"),
+                                     os.O_WRONLY | os.O_CLOEXEC))
+            except OSError as exc:
+                if cgroups.holds_limits(directory):  # never run unlimited beside PID 1
+                    raise Unavailable(f"cannot join the container's cgroup {directory}: "
+                                      f"{exc.strerror}") from None
+                continue  # a session's cgroup (another terminal's scope): not the container's
             opened.append(procs[-1])
         target = Target(
             pidfd=pidfd, root=root, namespaces=namespaces, cgroup_procs=procs,

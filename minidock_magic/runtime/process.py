@@ -273,7 +273,7 @@ def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
     isolation = _isolation(isolation)
     if stdin is None and not spec.stdin:
         stdin = subprocess.DEVNULL
-    cgroup_dirs = cgroups.create(spec.limits, f"minidock-{uuid.uuid4().hex[:12]}") \
+    cgroup_dirs = cgroups.create(spec.limits, f"{cgroups.PREFIX}{uuid.uuid4().hex[:12]}") \
         if spec.limits else []
     payload = {"spec": spec.to_dict(), "isolation": isolation.value,
                "cgroups": [str(d) for d in cgroup_dirs]}

@@ -7,7 +7,7 @@ import importlib
 
 import pytest
 
-MODULES = ["command", "etcfiles", "idmap", "rootfs", "safepath", "users", "_proot", "capabilities", "enter"]
+MODULES = ["command", "etcfiles", "idmap", "rootfs", "safepath", "users", "_proot", "capabilities", "enter", "cgroups"]
 
 
 @pytest.mark.parametrize("name", MODULES)
