@@ -24,8 +24,19 @@ import socket
 from typing import Any, NoReturn
 
 from ..errors import Unavailable
-from . import _libc, _status, capabilities, cgroups, command, confine, etcfiles, idmap, rootfs, seccomp
-from . import enter
+from . import (
+    _libc,
+    _status,
+    capabilities,
+    cgroups,
+    command,
+    confine,
+    enter,
+    etcfiles,
+    idmap,
+    rootfs,
+    seccomp,
+)
 from .spec import ExecSpec, Isolation, ProcessSpec
 
 #: Kept for callers that knew it here; the set lives with the other capability code.

@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["command", "etcfiles", "idmap", "rootfs", "safepath", "users", "_proot", "capabilities", "enter", "cgroups"]
+MODULES = ["command", "etcfiles", "idmap", "rootfs", "safepath", "users", "_proot", "capabilities",
+           "enter", "cgroups"]
 
 
 @pytest.mark.parametrize("name", MODULES)

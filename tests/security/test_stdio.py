@@ -32,7 +32,8 @@ def test_run_stdout_cannot_reopen_the_callers_file(busybox_engine, tmp_path: Pat
         done = cli(busybox_engine, "run", "--rm", "busybox", "sh", "-c",
                    "echo X > /proc/self/fd/1; echo Y > /proc/self/fd/2", stdout=stdout,
                    stderr=stdout)
-    report("run … 'echo X > /proc/self/fd/1' >> file", f"file now {target.read_text()!r}")
+    report("run … 'echo X > /proc/self/fd/1' >> file",
+           f"exit {done.returncode}, file now {target.read_text()!r}")
     assert target.read_text().startswith("precious\n")
     assert set(target.read_text().split()) == {"precious", "X", "Y"}
 
