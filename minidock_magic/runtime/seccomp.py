@@ -140,6 +140,21 @@ def _arg_groups(lib: Any, args: list[dict[str, Any]]) -> list[list[Any]]:
     return [conditions]
 
 
+def _extra_arches(profile: dict[str, Any]) -> list[str]:
+    """The ABIs besides the native one the filter covers, as pyseccomp's ``Arch`` names: the
+    native entry of ``archMap`` (docker's current format) or ``architectures`` (its older one).
+
+    >>> _extra_arches({"architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"]}) in ([], ["X86"])
+    True
+    """
+    native = _ARCHES.get(os.uname().machine, "")
+    names = [a for a in profile.get("architectures") or [] if a != native]
+    for entry in profile.get("archMap") or []:
+        if entry.get("architecture") == native:
+            names += entry.get("subArchitectures") or []
+    return [name.removeprefix("SCMP_ARCH_") for name in dict.fromkeys(names)]
+
+
 def build(setting: Setting, caps: frozenset[int]) -> Any:
     """A compiled-on-load libseccomp filter for ``setting`` (None for unconfined)."""
     if setting == UNCONFINED:
@@ -153,6 +168,9 @@ def build(setting: Setting, caps: frozenset[int]) -> Any:
     default_errno = profile.get("defaultErrnoRet")
     default = _action(lib, profile["defaultAction"], default_errno)
     syscall_filter = lib.SyscallFilter(default)
+    for arch in _extra_arches(profile):
+        if hasattr(lib.Arch, arch):
+            syscall_filter.add_arch(getattr(lib.Arch, arch))
     for rule in profile.get("syscalls") or []:
         if not _applies(rule, caps):
             continue

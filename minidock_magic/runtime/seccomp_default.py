@@ -117,4 +117,13 @@ def profile() -> dict[str, Any]:
                      "excludes": {"caps": ["CAP_SYS_ADMIN"]}})
     syscalls.append({"names": ["clone3"], "action": "SCMP_ACT_ALLOW",
                      "includes": {"caps": ["CAP_SYS_ADMIN"]}})
-    return {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "syscalls": syscalls}
+    return {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 1, "archMap": ARCH_MAP,
+            "syscalls": syscalls}
+
+
+#: The other ABIs a 64-bit kernel runs (32-bit binaries in an image): the same rules apply to
+#: them; any other ABI is killed.
+ARCH_MAP = [
+    {"architecture": "SCMP_ARCH_X86_64", "subArchitectures": ["SCMP_ARCH_X86", "SCMP_ARCH_X32"]},
+    {"architecture": "SCMP_ARCH_AARCH64", "subArchitectures": ["SCMP_ARCH_ARM"]},
+]
