@@ -6,12 +6,14 @@ from the fork server (``_forkserver``), a small single-threaded interpreter the 
 once. ``become_supervisor`` takes the container's stdio, reads the spec (JSON) from its payload
 pipe, joins the container's cgroups, ``unshare``s the namespaces (mapping ids when it enters a
 user namespace), and forks once: that child is PID 1 of the new PID namespace. The child mounts
-the rootfs, ``pivot_root``s, takes the user's ids and ``execve``s the user's program, which
-therefore *is* PID 1 — as in ``docker run`` without ``--init``: it gets no default signal
+the rootfs, ``pivot_root``s and takes the container's confinement (``confine``: capabilities,
+user, ``no_new_privs``, seccomp) before it ``execve``s the user's program, which therefore *is*
+PID 1 — as in ``docker run`` without ``--init``: it gets no default signal
 handling from the kernel and must reap its own children. The supervisor stays outside: it
 forwards signals to the container, waits, and exits with docker's status (the code, or
 128+signal). A setup failure is sent as one JSON line on the status pipe, which the engine
-raises; 125 is then the exit status.
+raises; 125 is then the exit status. An ``exec`` payload takes ``enter.run_exec`` instead:
+the same supervision, around a process that joins a running container.
 """
 
 from __future__ import annotations
@@ -38,10 +40,6 @@ from . import (
     seccomp,
 )
 from .spec import ExecSpec, Isolation, ProcessSpec
-
-#: Kept for callers that knew it here; the set lives with the other capability code.
-DEFAULT_CAPABILITIES = capabilities.DEFAULT
-
 
 def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
                       full_map: bool, syscall_filter: bytes | None) -> int:
