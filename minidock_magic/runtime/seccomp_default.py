@@ -60,6 +60,8 @@ timer_settime64 timerfd_create timerfd_gettime timerfd_gettime64 timerfd_settime
 timerfd_settime64 times tkill truncate truncate64 ugetrlimit umask uname unlink unlinkat utime
 utimensat utimensat_time64 utimes vfork vmsplice wait4 waitid waitpid write writev
 arch_prctl modify_ldt
+arm_fadvise64_64 arm_sync_file_range sync_file_range2 breakpoint cacheflush set_tls
+riscv_flush_icache
 """.split()
 
 #: ``personality`` only for the execution domains programs really ask for: PER_LINUX,
