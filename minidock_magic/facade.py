@@ -304,5 +304,16 @@ class Minidock:
         return {"home": str(self.home), "store": str(self.layout.oci), "compression": self.compression,
                 "images": len(self.list_images()), "blobs": sum(1 for _ in self.content.walk()),
                 "isolation": host.default_isolation().value if host.default_isolation() else "none",
-                "host": host.describe()}
+                "security": _security_options(), "host": host.describe()}
 
+
+def _security_options() -> list[str]:
+    """docker info's "Security Options": the seccomp profile new containers get by default."""
+    from .errors import Unavailable
+    from .runtime import seccomp
+    try:
+        seccomp.backend()
+    except Unavailable:
+        return ["seccomp: unavailable (no libseccomp: containers need "
+                "--security-opt seccomp=unconfined)"]
+    return [f"seccomp: Profile: {seccomp.BUILTIN} (docker's default)", "no-new-privileges"]

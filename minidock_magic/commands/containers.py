@@ -45,6 +45,8 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--isolation", choices=["namespaces", "rootless", "proot"],
                         help="force an isolation backend (default: the strongest this host allows)")
     parser.add_argument("-l", "--label", action="append", default=[], metavar="K=V")
+    parser.add_argument("--security-opt", action="append", default=[], metavar="OPT",
+                        help="seccomp=unconfined or seccomp=PROFILE.json (docker's format)")
     parser.add_argument("image", metavar="IMAGE")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="COMMAND [ARG...]")
 
@@ -213,7 +215,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
                       user=args.user, hostname=args.hostname, network=args.network,
                       entrypoint=args.entrypoint, auto_remove=args.rm, interactive=args.interactive,
                       memory=parse_memory(args.memory) if args.memory else None, cpus=args.cpus,
-                      pids_limit=args.pids_limit, isolation=args.isolation, labels=labels)
+                      pids_limit=args.pids_limit, isolation=args.isolation, labels=labels,
+                      security_opt=list(args.security_opt))
 
 
 def cmd_run(engine: Any, args: argparse.Namespace, io: Streams) -> Any:

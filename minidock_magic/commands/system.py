@@ -47,6 +47,7 @@ def cmd_info(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     info = engine.info()
     lines = [f"Home: {info['home']}", f"Image store (OCI layout): {info['store']}",
              f"Layer compression: {info['compression']}", f"Images: {info['images']}",
-             f"Blobs: {info['blobs']}", f"Isolation: {info['isolation']}", "Host:"]
+             f"Blobs: {info['blobs']}", f"Isolation: {info['isolation']}",
+             "Security Options:", *(f"  {line}" for line in info["security"]), "Host:"]
     lines += [f"  {line}" for line in info["host"]]
     return "\n".join(lines)

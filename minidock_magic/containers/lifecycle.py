@@ -37,7 +37,7 @@ def process_spec(config: ContainerConfig, mounts: Any, *, stdin: bool = False) -
     return ProcessSpec(rootfs=mounts.rootfs, overlay=mounts.overlay, argv=config.argv,
                        env=config.env, cwd=config.cwd, user=config.user,
                        hostname=config.hostname or config.short_id, network=config.network,
-                       stdin=stdin, limits=limits)
+                       stdin=stdin, limits=limits, seccomp=config.seccomp)
 
 
 class Lifecycle:

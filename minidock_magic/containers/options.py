@@ -27,6 +27,7 @@ class RunOptions:
     pids_limit: int | None = None
     isolation: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
+    security_opt: list[str] = field(default_factory=list)  # docker's --security-opt
 
 
 def process_argv(image_run: dict[str, Any], options: RunOptions) -> list[str]:
@@ -66,6 +67,31 @@ def process_env(image_run: dict[str, Any], extra: list[str]) -> list[str]:
             value = os.environ[key]
         env[key] = value
     return [f"{k}={v}" for k, v in env.items()]
+
+
+def seccomp_setting(security_opt: list[str]) -> Any:
+    """The seccomp setting ``--security-opt`` asks for: ``builtin`` unless ``seccomp=unconfined``
+    or ``seccomp=PROFILE.json`` (read now, as docker does, so the container keeps the profile it
+    was created with). ``no-new-privileges`` is accepted: every container has it.
+
+    >>> seccomp_setting([]), seccomp_setting(["seccomp=unconfined", "no-new-privileges"])
+    ('builtin', 'unconfined')
+    """
+    from ..runtime.seccomp import BUILTIN, setting_from_option
+
+    setting: Any = BUILTIN
+    for option in security_opt:
+        key, sep, value = option.partition("=")
+        if not sep:
+            key, sep, value = option.partition(":")  # docker's older spelling
+        if key == "seccomp" and value:
+            setting = setting_from_option(value)
+        elif key == "no-new-privileges" and value in ("", "true"):
+            continue
+        else:
+            raise InvalidArgument(f"invalid --security-opt: {option!r} (supported: "
+                                  "seccomp=unconfined|PROFILE.json, no-new-privileges)")
+    return setting
 
 
 def parse_memory(text: str) -> int:

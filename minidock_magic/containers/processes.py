@@ -1,11 +1,9 @@
-"""Looking into and entering a running container's namespaces (``top``, ``exec``)."""
+"""Looking into a running container's PID namespace (``top``); ``exec`` is ``runtime.enter``."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
-
-from ..errors import InvalidArgument
 
 
 def in_pid_namespace_of(pid: int) -> list[list[str]]:
@@ -26,14 +24,3 @@ def in_pid_namespace_of(pid: int) -> list[list[str]]:
         rows.append([status.get("Uid", "").split()[0], entry.name, status.get("PPid", ""),
                      cmdline or f"[{status.get('Name', '')}]"])
     return rows
-
-
-def nsenter_command(pid: int, cwd: str, user: str | None) -> list[str]:
-    """util-linux nsenter into every namespace of ``pid``, its root and a working directory."""
-    command = ["nsenter", "--target", str(pid), "--all", "--root", f"--wd={cwd}"]
-    if user:
-        uid, _, gid = user.partition(":")
-        if not uid.isdigit() or (gid and not gid.isdigit()):
-            raise InvalidArgument("exec -u takes numeric UID[:GID]")
-        command += [f"--setuid={uid}", f"--setgid={gid or uid}"]
-    return command

@@ -51,6 +51,8 @@ class ContainerConfig:
     limits: dict[str, Any] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     created: float = 0.0
+    security_opt: list[str] = field(default_factory=list)
+    seccomp: Any = "builtin"       # "builtin", "unconfined" or the profile read at create
 
     @property
     def short_id(self) -> str:

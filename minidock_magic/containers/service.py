@@ -17,12 +17,13 @@ from ..images.store import ImageStore
 from ..oci.config import History, rfc3339
 from ..oci.descriptor import Descriptor
 from ..oci.reference import Reference
+from ..runtime.seccomp import describe as describe_seccomp
 from ..snapshots.base import Snapshotter
 from . import processes
 from .lifecycle import Lifecycle
 from .mountpoints import hide_mountpoints
 from .names import random_name
-from .options import RunOptions, parse_signal, process_argv, process_env
+from .options import RunOptions, parse_signal, process_argv, process_env, seccomp_setting
 from .record import ContainerConfig, ContainerStore, new_id, now
 
 # create, run and remove are what most calls do, so what only the other commands need (layer
@@ -89,7 +90,8 @@ class Containers:
             hostname=options.hostname or "", network=options.network,
             isolation=options.isolation or "", auto_remove=options.auto_remove,
             interactive=options.interactive, limits=limits, labels=dict(options.labels),
-            created=now())
+            security_opt=list(options.security_opt),
+            seccomp=seccomp_setting(options.security_opt), created=now())
         self.store.create(config)  # name conflicts are refused before anything is prepared
         try:
             self.snapshotter.prepare(config.snapshot, parent)
@@ -180,13 +182,16 @@ class Containers:
             "HostConfig": {"NetworkMode": config.network, "AutoRemove": config.auto_remove,
                            "Memory": (config.limits or {}).get("memory", 0),
                            "NanoCpus": int((config.limits or {}).get("cpus", 0) * 1e9),
-                           "PidsLimit": (config.limits or {}).get("pids")},
+                           "PidsLimit": (config.limits or {}).get("pids"),
+                           "SecurityOpt": config.security_opt or None},
             "GraphDriver": {"Name": self.snapshotter.name, "Data": {
                 "LowerDir": ":".join(str(p) for p in self.snapshotter.layer_dirs(config.parent_snapshot))
                 if config.parent_snapshot else "",
                 "UpperDir": str(self.snapshotter.layer_dirs(config.snapshot)[0]),
                 "MergedDir": str(mounts.rootfs)}},
             "Isolation": config.isolation or "default",
+            # What the container's processes run under, whatever SecurityOpt says.
+            "Seccomp": describe_seccomp(config.seccomp),
         }
 
     def logs(self, text: str, *, follow: bool = False) -> Iterator[bytes]:
@@ -217,25 +222,25 @@ class Containers:
     def exec(self, text: str, argv: list[str], *, env: list[str] | None = None,
              workdir: str | None = None, user: str | None = None, stdin: Any = None,
              stdout: Any = None, stderr: Any = None, detach: bool = False) -> int:
-        """Run another process inside a running container's namespaces (nsenter)."""
+        """Run another process in a running container: the runtime enters the namespaces and
+        cgroups of its PID 1 and gives the process PID 1's confinement (``runtime.enter``)."""
+        from ..runtime.process import exec_in
+        from ..runtime.spec import ExecSpec
         config, state = self._running(text)
         if config.isolation == "proot":
             raise Unsupported("exec is not possible under proot isolation (no namespaces to enter)")
         if not argv:
             raise InvalidArgument("exec needs a command")
-        command = processes.nsenter_command(state.pid, workdir or config.cwd, user)
-        env_map = dict(e.split("=", 1) for e in config.env + (env or []) if "=" in e)
-        if detach or (_has_fd(stdout) and _has_fd(stderr)):
-            process = subprocess.Popen(command + argv, env=env_map, stdin=stdin or subprocess.DEVNULL,
-                                       stdout=stdout, stderr=stderr, close_fds=True)
-            return 0 if detach else process.wait()
-        # A notebook cell's stream has no file descriptor: copy the output into it as it comes.
-        process = subprocess.Popen(command + argv, env=env_map, stdin=stdin or subprocess.DEVNULL,
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, close_fds=True)
-        assert process.stdout is not None
-        for chunk in iter(lambda: process.stdout.read1(65536), b""):  # type: ignore[union-attr]
-            stdout.write(chunk.decode(errors="replace"))
-        return process.wait()
+        spec = ExecSpec(pid=state.pid, pid_start=state.pid_start or None, argv=argv,
+                        env=process_env({"Env": config.env}, env or []),
+                        cwd=workdir or config.cwd,
+                        user=config.user if user is None else user, seccomp=config.seccomp)
+        if detach:
+            stdin = stdout = stderr = subprocess.DEVNULL
+        elif not (_has_fd(stdout) and _has_fd(stderr)):
+            stderr = subprocess.STDOUT  # a notebook cell's stream: one stream, pumped into it
+        process = exec_in(spec, stdin=stdin, stdout=stdout, stderr=stderr)
+        return 0 if detach else process.wait()
 
     def writable_changes(self, config: ContainerConfig) -> tuple[list[Change], Path]:
         """What the container changed, without the runtime's own mount points: like docker's

@@ -25,15 +25,21 @@ def main(argv: list[str]) -> int:
         from ..runtime import start
         from .lifecycle import process_spec
         mounts = engine.containers.mounts_of(config)
-        with engine.containers.store.open_log(container_id) as log:
+        # Open until the container ends: the runtime pumps the container's pipes into it.
+        log = engine.containers.store.open_log(container_id)
+        try:
             process = start(process_spec(config, mounts), isolation=config.isolation or None,
                             stdout=log.fileno(), stderr=log.fileno())
+        except BaseException:
+            log.close()
+            raise
     except (MinidockError, OSError) as exc:
         _report(ready_fd, {"error": str(exc)})
         return 125
     lifecycle.mark_running(config, process.pid)
     _report(ready_fd, {"pid": process.pid})
-    code = process.wait()
+    with log:
+        code = process.wait()
     lifecycle.mark_exited(config, code)
     if config.auto_remove:
         engine.containers.remove(container_id, force=True)

@@ -12,6 +12,7 @@ Usage::
     spec = ProcessSpec(rootfs=Path("rootfs"), argv=["echo", "hi"], env=["PATH=/bin"])
     status = run(spec)                      # blocking, docker-style exit status
     proc = start(spec, stdout=subprocess.PIPE); proc.wait()
+    exec_in(ExecSpec(proc.pid, ["ps"], ["PATH=/bin"])).wait()  # PID 1's confinement
 
 Everything unsafe (fork, unshare, mount) happens in a forked supervisor (``_init``), made by the
 caller itself only when it has a single thread, else by a fork server (``launch``), so the
@@ -24,16 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .probe import HostCapabilities, probe_host
-    from .process import RunningProcess, run, start
-    from .spec import Isolation, OverlayMount, ProcessSpec, ResourceLimits
+    from .process import RunningProcess, exec_in, run, start
+    from .spec import ExecSpec, Isolation, OverlayMount, ProcessSpec, ResourceLimits
 
 __all__ = [
-    "HostCapabilities", "Isolation", "OverlayMount", "ProcessSpec", "ResourceLimits",
-    "RunningProcess", "probe_host", "run", "start",
+    "ExecSpec", "HostCapabilities", "Isolation", "OverlayMount", "ProcessSpec", "ResourceLimits",
+    "RunningProcess", "exec_in", "probe_host", "run", "start",
 ]
 
 _HOMES = {"HostCapabilities": "probe", "probe_host": "probe", "RunningProcess": "process",
-          "run": "process", "start": "process", "Isolation": "spec", "OverlayMount": "spec",
+          "run": "process", "start": "process", "exec_in": "process", "ExecSpec": "spec",
+          "Isolation": "spec", "OverlayMount": "spec",
           "ProcessSpec": "spec", "ResourceLimits": "spec"}
 
 

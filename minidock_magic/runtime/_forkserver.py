@@ -21,7 +21,7 @@ import socket
 import struct
 import sys
 
-from ._init import become_supervisor
+from ._init import become_supervisor, warm_up
 
 #: stdin, stdout, stderr, status pipe, payload pipe, exit pipe.
 FDS_PER_REQUEST = 6
@@ -104,6 +104,7 @@ def serve(sock: socket.socket) -> None:
 
 
 def main(argv: list[str]) -> int:
+    warm_up()
     sock = socket.socket(fileno=int(argv[1]))
     os.set_inheritable(sock.fileno(), False)
     serve(sock)

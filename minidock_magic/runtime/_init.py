@@ -6,12 +6,14 @@ from the fork server (``_forkserver``), a small single-threaded interpreter the 
 once. ``become_supervisor`` takes the container's stdio, reads the spec (JSON) from its payload
 pipe, joins the container's cgroups, ``unshare``s the namespaces (mapping ids when it enters a
 user namespace), and forks once: that child is PID 1 of the new PID namespace. The child mounts
-the rootfs, ``pivot_root``s, takes the user's ids and ``execve``s the user's program, which
-therefore *is* PID 1 — as in ``docker run`` without ``--init``: it gets no default signal
+the rootfs, ``pivot_root``s and takes the container's confinement (``confine``: capabilities,
+user, ``no_new_privs``, seccomp) before it ``execve``s the user's program, which therefore *is*
+PID 1 — as in ``docker run`` without ``--init``: it gets no default signal
 handling from the kernel and must reap its own children. The supervisor stays outside: it
 forwards signals to the container, waits, and exits with docker's status (the code, or
 128+signal). A setup failure is sent as one JSON line on the status pipe, which the engine
-raises; 125 is then the exit status.
+raises; 125 is then the exit status. An ``exec`` payload takes ``enter.run_exec`` instead:
+the same supervision, around a process that joins a running container.
 """
 
 from __future__ import annotations
@@ -23,76 +25,24 @@ import signal
 import socket
 from typing import Any, NoReturn
 
-from ..errors import InvalidArgument, Unavailable
-from . import _libc, _status, cgroups, command, etcfiles, idmap, rootfs
-from .spec import Isolation, ProcessSpec
-from .users import ResolvedUser, resolve_user
-
-#: Signals the supervisor passes on to the container (docker's sig-proxy).
-FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1,
-             signal.SIGUSR2, signal.SIGWINCH)
-
-#: docker's default capability set for container root: CHOWN, DAC_OVERRIDE, FOWNER, FSETID,
-#: KILL, SETGID, SETUID, SETPCAP, NET_BIND_SERVICE, NET_RAW, SYS_CHROOT, MKNOD, AUDIT_WRITE,
-#: SETFCAP. Notably not SYS_ADMIN, so container root cannot undo the mounts made here.
-DEFAULT_CAPABILITIES = frozenset({0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31})
-
-
-def exit_status(wait_status: int) -> int:
-    code = os.waitstatus_to_exitcode(wait_status)
-    return 128 - code if code < 0 else code
-
-
-def supervise(pid: int) -> int:
-    """Forward signals to ``pid`` until it exits; its docker-style exit status."""
-    def forward(signum: int, _frame: object) -> None:
-        try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
-
-    for sig in FORWARDED:
-        signal.signal(sig, forward)
-    _, wait_status = os.waitpid(pid, 0)  # PEP 475: retried after each forwarded signal
-    return exit_status(wait_status)
-
-
-def reset_signals() -> None:
-    # Python ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve, and a container
-    # whose `yes | head` never ends is a confusing lesson.
-    for sig in signal.valid_signals():
-        if sig not in (signal.SIGKILL, signal.SIGSTOP):
-            try:
-                signal.signal(sig, signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass
-
-
-def switch_user(user: ResolvedUser, *, setgroups_allowed: bool, rootless_single: bool) -> None:
-    try:
-        if setgroups_allowed:
-            os.setgroups(list(user.groups))
-        os.setresgid(user.gid, user.gid, user.gid)
-        os.setresuid(user.uid, user.uid, user.uid)
-    except OSError as exc:
-        if rootless_single:
-            raise InvalidArgument(
-                f"user {user.uid}:{user.gid} does not exist in this rootless container: only uid "
-                "0 is mapped (give this user a range in /etc/subuid and /etc/subgid)") from None
-        raise InvalidArgument(f"cannot switch to user {user.uid}:{user.gid}: {exc.strerror}") \
-            from None
-
-
-def close_fds_except(*keep: int) -> None:
-    low = 3
-    for fd in sorted(keep):
-        os.closerange(low, fd)
-        low = fd + 1
-    os.closerange(low, 1 << 20)
-
+from ..errors import Unavailable
+from . import (
+    _libc,
+    _status,
+    capabilities,
+    cgroups,
+    command,
+    confine,
+    enter,
+    etcfiles,
+    idmap,
+    rootfs,
+    seccomp,
+)
+from .spec import ExecSpec, Isolation, ProcessSpec
 
 def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
-                      full_map: bool) -> int:
+                      full_map: bool, syscall_filter: bytes | None) -> int:
     """The container's PID 1 before ``execve``; returns only a docker status (126/127)."""
     _libc.set_parent_death_signal(signal.SIGKILL)  # never outlive the supervisor
     if not spec.tty:
@@ -103,36 +53,15 @@ def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
     if spec.network == "none":
         _libc.interface_up("lo")
     rootfs.enter(spec)
-    user = resolve_user(spec.user, _read("/etc/passwd"), _read("/etc/group"))
-    env = command.with_defaults(spec.env, home=user.home, hostname=hostname, tty=spec.tty)
-    os.chdir(spec.cwd)
-    _libc.drop_bounding_capabilities(DEFAULT_CAPABILITIES)
-    switch_user(user, setgroups_allowed=full_map or not in_userns,
-                rootless_single=in_userns and not full_map)
-    _libc.set_parent_death_signal(signal.SIGKILL)  # a change of ids cleared it
-    reset_signals()
-    found = command.find_executable(spec.argv[0], env, spec.cwd, to_host=lambda p: p)
-    if isinstance(found, command.CommandFailure):
-        os.write(2, f"minidock: {found.message}\n".encode())
-        return found.status
-    close_fds_except(status_fd)  # status_fd is close-on-exec: EOF tells the engine we are off
-    try:
-        os.execve(found, spec.argv, command.as_mapping(env))
-    except OSError as exc:
-        failed = command.failure(spec.argv[0], exc.errno or 0, found)
-        os.write(2, f"minidock: {failed.message}\n".encode())
-        return failed.status
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
+    return confine.exec_confined(
+        spec.argv, spec.env, spec.cwd, spec.user, syscall_filter=syscall_filter,
+        status_fd=status_fd, tty=spec.tty, hostname=hostname,
+        setgroups_allowed=full_map or not in_userns, rootless_single=in_userns and not full_map)
 
 
 def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> int:
+    # Built out here: libseccomp is loaded from the host, never from the container's files.
+    syscall_filter = seccomp.program_for(spec.seccomp, capabilities.DEFAULT)
     if isolation is Isolation.NAMESPACES and os.geteuid() != 0:
         raise Unavailable("isolation=namespaces needs root; use isolation=rootless")
     in_userns = isolation is Isolation.ROOTLESS
@@ -154,17 +83,20 @@ def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> i
     if pid == 0:  # PID 1 of the new PID namespace
         status = command.ENGINE_ERROR
         try:
-            status = exec_in_container(spec, status_fd, in_userns=in_userns, full_map=full_map)
+            status = exec_in_container(spec, status_fd, in_userns=in_userns, full_map=full_map,
+                                       syscall_filter=syscall_filter)
         except BaseException as exc:  # noqa: BLE001 - everything must reach the engine
             _status.send_error(status_fd, exc)
         os._exit(status)
     _status.send(status_fd, pid=pid)
     os.close(status_fd)
-    return supervise(pid)
+    return confine.supervise(pid)
 
 
 def run_payload(payload: dict[str, Any], status_fd: int) -> int:
     try:
+        if "exec" in payload:
+            return enter.run_exec(ExecSpec.from_dict(payload["exec"]), status_fd)
         spec = ProcessSpec.from_dict(payload["spec"])
         isolation = Isolation(payload["isolation"])
         cgroups.join(payload["cgroups"], os.getpid())
@@ -177,6 +109,15 @@ def run_payload(payload: dict[str, Any], status_fd: int) -> int:
         return command.ENGINE_ERROR
 
 
+def warm_up() -> None:
+    """Build the default seccomp filter now, in the process that will fork supervisors, so each
+    container inherits it compiled (a missing libseccomp is reported by the container's start)."""
+    try:
+        seccomp.builtin_program(capabilities.DEFAULT)
+    except Unavailable:
+        pass
+
+
 def install_stdio(stdio: tuple[int, int, int], keep: tuple[int, ...]) -> list[int]:
     """Make ``stdio`` fds 0-2 and close every other fd but ``keep``, returned renumbered and
     close-on-exec (the status pipe's EOF at ``execve`` tells the engine the program runs)."""
@@ -186,7 +127,7 @@ def install_stdio(stdio: tuple[int, int, int], keep: tuple[int, ...]) -> list[in
         os.dup2(fd, target)  # inheritable: the container's stdio
     # Everything else goes, the parent's copies of the payload pipe's write end included:
     # reading the payload to EOF needs every write end closed.
-    close_fds_except(*lifted[3:])
+    confine.close_fds_except(*lifted[3:])
     return lifted[3:]
 
 

@@ -20,6 +20,7 @@ CLONE_NEWIPC = 0x08000000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
+CLONE_NEWCGROUP = 0x02000000
 
 NAMESPACE_FLAGS = {
     "mount": CLONE_NEWNS, "pid": CLONE_NEWPID, "uts": CLONE_NEWUTS,
@@ -41,7 +42,11 @@ MS_STRICTATIME = 1 << 24
 MNT_DETACH = 2
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 
 # pivot_root has no libc wrapper; its number differs between the two table families.
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
@@ -53,6 +58,8 @@ _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.unshare.argtypes = [ctypes.c_int]
 _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
                         ctypes.c_ulong]
+_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+_libc.capset.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
 
 
 def _check(result: int, what: str) -> None:
@@ -85,6 +92,44 @@ def pivot_root(new_root: str, put_old: str) -> None:
     if number is None:
         raise OSError(errno.ENOSYS, f"pivot_root: unknown syscall number on {machine}")
     _check(_libc.syscall(number, _b(new_root), _b(put_old)), "pivot_root")
+
+
+def setns(fd: int, nstype: int) -> None:
+    """Join the namespaces of ``fd``: a ``/proc/PID/ns/*`` file, or a pidfd (5.8+) with the
+    ``CLONE_NEW*`` flags of every namespace to join at once."""
+    _check(_libc.setns(fd, nstype), "setns")
+
+
+def prctl(option: int, arg2: int, arg3: int, arg4: int, arg5: int, what: str) -> None:
+    _check(_libc.prctl(option, arg2, arg3, arg4, arg5), what)
+
+
+def capset(header: object, data: object) -> None:
+    _check(_libc.capset(header, data), "capset")
+
+
+def set_no_new_privs() -> None:
+    """No ``execve`` from here on can gain privileges (setuid bits, file capabilities)."""
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def install_seccomp_program(program: bytes) -> None:
+    """Load a classic-BPF seccomp program (``struct sock_filter`` array, 8 bytes per
+    instruction, as libseccomp exports it) into this thread: ``PR_SET_SECCOMP``."""
+    buffer = ctypes.create_string_buffer(program, len(program))
+    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog), 0, 0,
+          "load the seccomp filter")
+
+
+def set_dumpable(flag: bool) -> None:
+    """Not dumpable: no process of the container may ptrace us or open our /proc files while
+    we still hold the engine's privileges (runc does the same)."""
+    prctl(PR_SET_DUMPABLE, int(flag), 0, 0, 0, "prctl(PR_SET_DUMPABLE)")
 
 
 def set_parent_death_signal(sig: int) -> None:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..errors import Unavailable, Unsupported
 from . import _status, command, etcfiles
-from ._init import supervise
+from .confine import supervise
 from .rootfs import DEV_LINKS, DEVICES
 from .safepath import ensure_dir_in_root, resolve_in_root
 from .spec import ProcessSpec

@@ -41,11 +41,11 @@ def _mounts() -> list[tuple[str, str, set[str]]]:
     return found
 
 
-def _own_paths() -> tuple[dict[str, str], str | None]:
-    """This process's cgroup path per v1 controller, and in the v2 tree."""
+def _own_paths(pid: int | str = "self") -> tuple[dict[str, str], str | None]:
+    """A process's cgroup path per v1 controller (and ``name=`` hierarchy), and in the v2 tree."""
     v1: dict[str, str] = {}
     v2 = None
-    with open("/proc/self/cgroup") as f:
+    with open(f"/proc/{pid}/cgroup") as f:
         for line in f:
             hid, controllers, path = line.rstrip("\n").split(":", 2)
             if hid == "0" and controllers == "":
@@ -145,6 +145,37 @@ def create(limits: ResourceLimits, name: str) -> list[Path]:
         remove(made)
         raise Unsupported(f"cannot set resource limits: {exc.strerror} ({exc.filename})") from None
     return made
+
+
+#: The prefix of every cgroup ``create`` makes: a cgroup that holds a container's limits.
+PREFIX = "minidock-"
+
+
+def differing(pid: int) -> list[str]:
+    """The cgroup directories of ``pid`` that are not this process's, in the v2 tree and the
+    v1 hierarchies of the limited controllers: what a process must join to be counted and
+    limited with it (``exec`` joins PID 1's)."""
+    (theirs_v1, theirs_v2), (ours_v1, ours_v2) = _own_paths(pid), _own_paths()
+    found: list[str] = []
+    for mountpoint, fstype, opts in _mounts():
+        if fstype == "cgroup2":
+            if theirs_v2 is not None and theirs_v2 != ours_v2:
+                found.append(os.path.join(mountpoint, theirs_v2.lstrip("/")))
+            continue
+        for key in opts & set(CONTROLLERS):
+            if key in theirs_v1 and theirs_v1[key] != ours_v1.get(key):
+                found.append(os.path.join(mountpoint, theirs_v1[key].lstrip("/")))
+                break
+    return list(dict.fromkeys(found))
+
+
+def holds_limits(directory: str) -> bool:
+    """Whether ``directory`` is a container's own cgroup (one ``create`` made).
+
+    >>> holds_limits("/sys/fs/cgroup/pids/user.slice/minidock-0123abcd4567"), holds_limits("/a/b")
+    (True, False)
+    """
+    return os.path.basename(directory.rstrip("/")).startswith(PREFIX)
 
 
 def join(directories: list[str], pid: int) -> None:

@@ -44,9 +44,22 @@ def helper_command(module: str) -> list[str]:
     return [sys.executable, "-S", "-m", f"minidock_magic.runtime.{module}"]
 
 
+def _binding_dirs() -> list[str]:
+    """Where the libseccomp binding lives: ``-S`` leaves site-packages off the helper's path."""
+    import importlib.util
+
+    found = []
+    for module in ("pyseccomp", "seccomp"):
+        spec = importlib.util.find_spec(module)
+        if spec is not None and spec.origin:
+            found.append(str(Path(spec.origin).parent))
+    return found
+
+
 def helper_env() -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (_PACKAGE_PARENT, env.get("PYTHONPATH"), *_binding_dirs()) if p)
     return env
 
 
@@ -245,8 +258,9 @@ def launch(stdio: tuple[int, int, int], status_fd: int, payload_fd: int, *,
     """Fork a supervisor that will read its payload from ``payload_fd``, report on
     ``status_fd`` and give the container ``stdio``. The caller keeps (and closes) its fds."""
     if single_threaded():
-        from ._init import become_supervisor
+        from ._init import become_supervisor, warm_up
 
+        warm_up()  # once per process: later containers fork with the filter ready
         pid = os.fork()
         if pid == 0:
             become_supervisor(stdio, status_fd, payload_fd, new_session=new_session)

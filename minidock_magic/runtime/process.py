@@ -9,6 +9,7 @@ on that pipe as one line and is raised here.
 from __future__ import annotations
 
 import codecs
+import fcntl
 import io
 import json
 import os
@@ -24,9 +25,9 @@ from ..errors import InvalidArgument, MinidockError, Unavailable
 from . import _status, cgroups
 from .launch import Supervisor, launch
 from .probe import probe_host
-from .spec import Isolation, ProcessSpec, checked
+from .spec import ExecSpec, Isolation, ProcessSpec, checked
 
-__all__ = ["RunningProcess", "Stream", "run", "start"]
+__all__ = ["RunningProcess", "Stream", "exec_in", "run", "start"]
 
 #: Where the container's output goes: an fd, a binary file object (with or without a real
 #: ``fileno``), ``subprocess.PIPE``/``DEVNULL``/``STDOUT``, or None to inherit the caller's.
@@ -47,13 +48,36 @@ def _pump(source: IO[bytes], target: Any) -> None:
     source.close()
 
 
+def _copy_fd(source: int, target: int, *, close_target: bool) -> None:
+    """Copy ``source`` to ``target`` until EOF (or until the reader of ``target`` is gone)."""
+    try:
+        while chunk := os.read(source, 65536):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(target, view):]
+    except OSError:
+        pass  # the container or the caller hung up: nothing more to copy
+    finally:
+        os.close(source)
+        if close_target:
+            os.close(target)
+
+
 class _Stdio:
-    """The container's three fds, and the engine's ends of any pipes made for them."""
+    """The container's three fds, and the engine's ends of the pipes made for them.
+
+    The container never gets one of the caller's own descriptors: a file or terminal it got
+    could be reopened through /proc/self/fd/N for writing (``echo X > /proc/self/fd/0`` would
+    rewrite the file the caller redirected from). It gets pipes, which the engine pumps —
+    /dev/null is the one exception, as there is nothing to reach through it.
+    """
 
     def __init__(self, stdin: Stream, stdout: Stream, stderr: Stream) -> None:
         self._opened: list[int] = []  # our copies, closed once the supervisor has its own
         self.readers: list[IO[bytes] | None] = [None, None]  # PIPE: what the caller reads
-        self.pumps: list[threading.Thread] = []
+        self.pumps: list[threading.Thread] = []  # output: joined when the container ends
+        self.feeders: list[threading.Thread] = []  # input: may block on the caller's stdin
+        self._unstarted: list[int] = []  # fds the threads own once started
         try:
             if stdin == subprocess.PIPE:
                 raise InvalidArgument("a container's stdin can be a file, an fd or DEVNULL, "
@@ -63,9 +87,7 @@ class _Stdio:
             self.fds = (self._input(stdin), out, err)
         except BaseException:
             self.close()
-            for reader in self.readers:
-                if reader is not None:
-                    reader.close()
+            self.close_readers()
             raise
 
     def _devnull(self) -> int:
@@ -73,36 +95,53 @@ class _Stdio:
         self._opened.append(fd)
         return fd
 
-    def _inherited(self, fd: int) -> int:
+    @staticmethod
+    def _usable(fd: int) -> bool:
         try:
             os.fstat(fd)
-            return fd
+            return True
         except OSError:  # the caller has no such stream (a daemon): give the container none
-            return self._devnull()
+            return False
 
     def _input(self, target: Stream) -> int:
-        if target is None:
-            return self._inherited(0)
         if target == subprocess.DEVNULL:
             return self._devnull()
-        if isinstance(target, int):
-            return target
-        return int(target.fileno())
+        fd = 0 if target is None else target if isinstance(target, int) else int(target.fileno())
+        if not self._usable(fd):
+            return self._devnull()
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        self._opened.append(read_end)
+        # Its own copy of the caller's fd, so the caller may close theirs at any time.
+        source = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
+        self._unstarted += [source, write_end]
+        self.feeders.append(threading.Thread(target=_copy_fd, args=(source, write_end),
+                                             kwargs={"close_target": True}, daemon=True))
+        return read_end
 
     def _output(self, target: Stream, default: int, index: int) -> int:
-        if target is None:
-            return self._inherited(default)
         if target == subprocess.DEVNULL:
             return self._devnull()
-        if isinstance(target, int) and target >= 0:
-            return target
-        if target != subprocess.PIPE:
+        fd: int | None = None
+        if target is None:
+            fd = default
+        elif isinstance(target, int) and target >= 0:
+            fd = target
+        elif target != subprocess.PIPE:
             try:
-                return int(target.fileno())
+                fd = int(target.fileno())
             except (AttributeError, OSError, io.UnsupportedOperation):
-                pass  # no real fd (a notebook's stream): a pipe and a pump thread
+                pass  # no real fd (a notebook's stream): a pump thread writes to it
+        if fd is not None and not self._usable(fd):
+            return self._devnull()
         read_end, write_end = os.pipe2(os.O_CLOEXEC)
         self._opened.append(write_end)
+        if fd is not None:
+            self._unstarted.append(read_end)
+            if hasattr(target, "flush"):
+                target.flush()  # what the caller buffered comes first
+            self.pumps.append(threading.Thread(target=_copy_fd, args=(read_end, fd),
+                                               kwargs={"close_target": False}, daemon=True))
+            return write_end
         reader = os.fdopen(read_end, "rb")
         if target == subprocess.PIPE:
             self.readers[index] = reader
@@ -110,11 +149,30 @@ class _Stdio:
             self.pumps.append(threading.Thread(target=_pump, args=(reader, target), daemon=True))
         return write_end
 
+    def start(self) -> None:
+        self._unstarted = []
+        for thread in (*self.pumps, *self.feeders):
+            thread.start()
+
+    def join_outputs(self) -> None:
+        for pump in self.pumps:
+            if pump.ident is not None:  # started
+                pump.join()
+
     def close(self) -> None:
         """Drop our copies of the container's ends (its pipes then end when it does)."""
         for fd in self._opened:
             os.close(fd)
         self._opened = []
+
+    def close_readers(self) -> None:
+        """On failure before ``start``: everything the caller and the threads would have read."""
+        for fd in self._unstarted:
+            os.close(fd)
+        self._unstarted = []
+        for reader in self.readers:
+            if reader is not None:
+                reader.close()
 
 
 class RunningProcess:
@@ -215,33 +273,49 @@ def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
     isolation = _isolation(isolation)
     if stdin is None and not spec.stdin:
         stdin = subprocess.DEVNULL
-    cgroup_dirs = cgroups.create(spec.limits, f"minidock-{uuid.uuid4().hex[:12]}") \
+    cgroup_dirs = cgroups.create(spec.limits, f"{cgroups.PREFIX}{uuid.uuid4().hex[:12]}") \
         if spec.limits else []
+    payload = {"spec": spec.to_dict(), "isolation": isolation.value,
+               "cgroups": [str(d) for d in cgroup_dirs]}
+    return _launched(payload, isolation, cgroup_dirs, (stdin, stdout, stderr),
+                     new_session=not spec.tty)
+
+
+def exec_in(spec: ExecSpec, *, stdout: Stream = None, stderr: Stream = None,
+            stdin: Stream = None) -> RunningProcess:
+    """Start ``spec.argv`` inside the running container whose PID 1 is ``spec.pid``, with
+    PID 1's namespaces, cgroups and confinement; return once it runs (``enter``)."""
+    if not spec.argv or not spec.argv[0]:
+        raise InvalidArgument("exec needs a command")
+    if stdin is None:
+        stdin = subprocess.DEVNULL
+    return _launched({"exec": spec.to_dict()}, Isolation.NAMESPACES, [],
+                     (stdin, stdout, stderr), new_session=True)
+
+
+def _launched(payload: dict[str, Any], isolation: Isolation, cgroup_dirs: list[Path],
+              streams: tuple[Stream, Stream, Stream], *, new_session: bool) -> RunningProcess:
+    """Fork a supervisor, hand it ``payload`` and wait until its program runs (or failed)."""
     try:
-        stdio = _Stdio(stdin, stdout, stderr)
+        stdio = _Stdio(*streams)
     except BaseException:
         cgroups.remove(cgroup_dirs)
         raise
     status_r, status_w = os.pipe2(os.O_CLOEXEC)
     payload_r, payload_w = os.pipe2(os.O_CLOEXEC)
     try:
-        supervisor = launch(stdio.fds, status_w, payload_r, new_session=not spec.tty)
+        supervisor = launch(stdio.fds, status_w, payload_r, new_session=new_session)
     except BaseException:
         for fd in (status_r, payload_w):
             os.close(fd)
-        for reader in stdio.readers:
-            if reader is not None:
-                reader.close()
+        stdio.close_readers()
         cgroups.remove(cgroup_dirs)
         raise
     finally:
         for fd in (status_w, payload_r):
             os.close(fd)
         stdio.close()
-    for pump in stdio.pumps:
-        pump.start()
-    payload = {"spec": spec.to_dict(), "isolation": isolation.value,
-               "cgroups": [str(d) for d in cgroup_dirs]}
+    stdio.start()
     _write_all(payload_w, json.dumps(payload).encode())
     try:
         messages = _status.read_all(status_r)
@@ -251,8 +325,7 @@ def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
     errors = [m for m in messages if "error" in m]
     if errors or not pids:
         returncode = supervisor.wait()
-        for pump in stdio.pumps:
-            pump.join()
+        stdio.join_outputs()
         cgroups.remove(cgroup_dirs)
         if errors:
             raise _status.as_error(errors[0])

@@ -83,8 +83,11 @@ def _mount_proc(root: Path) -> None:
 
 def _mount_dev(root: Path) -> Path:
     dev = ensure_dir_in_root(root, "/dev")
-    _step("mount tmpfs on /dev", mount, "tmpfs", dev, "tmpfs", MS_NOSUID | MS_STRICTATIME,
-          "mode=755,size=65536k")
+    # nodev: a node the container makes here (it keeps docker's CAP_MKNOD) opens nothing. The
+    # standard devices below are bind mounts of the host's nodes and keep their own mount's
+    # flags, so they alone work: docker's default device set, without a device cgroup.
+    _step("mount tmpfs on /dev", mount, "tmpfs", dev, "tmpfs",
+          MS_NOSUID | MS_NODEV | MS_STRICTATIME, "mode=755,size=65536k")
     # A fresh tmpfs holds nothing but what we put there, so plain paths are safe from here on.
     for name in DEVICES:
         node = dev / name

@@ -67,10 +67,12 @@ class ProcessSpec:
     network: str = "none"  # "none" (own net namespace, only lo) | "host"
     overlay: OverlayMount | None = None
     stdin: bool = False  # pass the caller's stdin through (else /dev/null)
-    tty: bool = False  # share the caller's terminal and session (no new session, TERM set)
+    tty: bool = False  # the caller's session (no new session) and TERM; stdio stay pipes
     read_only: bool = False
     extra_hosts: Sequence[tuple[str, str]] = ()  # (name, address) lines appended to /etc/hosts
     limits: ResourceLimits | None = None
+    #: "builtin" (docker's default filter), "unconfined", or a profile in docker's JSON format.
+    seccomp: str | dict[str, Any] = "builtin"
 
     def to_dict(self) -> dict[str, Any]:
         overlay = self.overlay
@@ -87,6 +89,7 @@ class ProcessSpec:
             "limits": None if self.limits is None else {
                 "memory": self.limits.memory, "cpus": self.limits.cpus, "pids": self.limits.pids,
             },
+            "seccomp": self.seccomp,
         }
 
     @classmethod
@@ -103,7 +106,7 @@ class ProcessSpec:
             cwd=data["cwd"], user=data["user"], hostname=data["hostname"],
             network=data["network"], overlay=overlay, stdin=data["stdin"], tty=data["tty"],
             read_only=data["read_only"], extra_hosts=[(h[0], h[1]) for h in data["extra_hosts"]],
-            limits=limits,
+            limits=limits, seccomp=data.get("seccomp", "builtin"),
         )
 
     def to_json(self) -> str:
@@ -112,6 +115,28 @@ class ProcessSpec:
     @classmethod
     def from_json(cls, text: str | bytes) -> ProcessSpec:
         return cls.from_dict(json.loads(text))
+
+
+@dataclass(frozen=True, slots=True)
+class ExecSpec:
+    """Another process in a running container (``exec``): it enters the namespaces, cgroups
+    and root of the container's PID 1 (host pid ``pid``) and gets PID 1's confinement."""
+
+    pid: int
+    argv: list[str]
+    env: list[str]  # "K=V"
+    cwd: str = "/"
+    user: str = ""
+    seccomp: str | dict[str, Any] = "builtin"
+    pid_start: int | None = None  # PID 1's start time (clock ticks): a recycled pid is refused
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "argv": list(self.argv), "env": list(self.env), "cwd": self.cwd,
+                "user": self.user, "seccomp": self.seccomp, "pid_start": self.pid_start}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ExecSpec:
+        return cls(**data)
 
 
 def _existing_dir(path: Path, what: str) -> Path:

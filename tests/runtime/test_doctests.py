@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["command", "etcfiles", "idmap", "rootfs", "safepath", "users", "_proot"]
+MODULES = ["command", "etcfiles", "idmap", "rootfs", "safepath", "users", "_proot", "capabilities",
+           "enter", "cgroups", "seccomp"]
 
 
 @pytest.mark.parametrize("name", MODULES)

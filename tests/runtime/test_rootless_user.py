@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-import minidock_magic
 from tests.runtime.helpers import make_busybox_rootfs
+from tests.runtime.unprivileged import chown_tree, install_engine
+from tests.runtime.unprivileged import unprivileged_user as unprivileged_user_named
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 USER = "minidock-rootless"
-SYSTEM_PYTHON = "/usr/bin/python3"
 
 SCRIPT = r'''
 import io, json, os, sys
@@ -71,24 +71,8 @@ print(json.dumps(out))
 def unprivileged_user() -> Iterator[pwd.struct_passwd]:
     if os.geteuid() != 0:
         pytest.skip("already unprivileged: every other runtime test is the rootless test")
-    created = False
-    try:
-        entry = pwd.getpwnam(USER)
-    except KeyError:
-        # A regular (not --system) user: useradd gives it /etc/subuid and /etc/subgid ranges.
-        subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
-                       check=True)
-        entry, created = pwd.getpwnam(USER), True
-    yield entry
-    if created:
-        subprocess.run(["userdel", USER], check=False)
-
-
-def _chown_tree(path: Path, uid: int, gid: int) -> None:
-    os.chown(path, uid, gid, follow_symlinks=False)
-    for dirpath, dirnames, filenames in os.walk(path):
-        for name in dirnames + filenames:
-            os.chown(os.path.join(dirpath, name), uid, gid, follow_symlinks=False)
+    with unprivileged_user_named(USER) as entry:
+        yield entry
 
 
 def test_engine_as_an_unprivileged_user(unprivileged_user: pwd.struct_passwd) -> None:
@@ -96,11 +80,7 @@ def test_engine_as_an_unprivileged_user(unprivileged_user: pwd.struct_passwd) ->
     base = Path(tempfile.mkdtemp(prefix="minidock-rootless-"))
     try:
         base.chmod(0o755)
-        package = Path(minidock_magic.__file__).parent
-        shutil.copytree(package, base / "src" / "minidock_magic",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--system-site-packages", "--without-pip",
-                        str(base / "venv")], check=True)
+        install_engine(base)  # the package and its seccomp binding, a system-Python venv
         make_busybox_rootfs(base / "rootfs")
         lower = make_busybox_rootfs(base / "lower")
         (lower / "etc" / "motd").write_text("hello\n")
@@ -108,7 +88,7 @@ def test_engine_as_an_unprivileged_user(unprivileged_user: pwd.struct_passwd) ->
             (base / name).mkdir()
         # Layers unpacked by that user are that user's files: root inside its namespace.
         for name in ("rootfs", "lower", "upper", "work", "merged"):
-            _chown_tree(base / name, uid, gid)
+            chown_tree(base / name, uid, gid)
         done = subprocess.run(
             [str(base / "venv" / "bin" / "python"), "-c", SCRIPT, str(base)],
             user=uid, group=gid, extra_groups=[], cwd=base, capture_output=True, text=True,
