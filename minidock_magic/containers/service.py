@@ -253,6 +253,7 @@ class Containers:
         """A new image: the container's writable layer, as one more layer on its image."""
         from ..diff.writer import write_layer
         from ..images.changes import apply_changes
+        from .owners import container_owners
         from ..images.writer import source_date_epoch, store_image
         config = self.get(text)
         target = Reference.parse(reference) if reference else None
@@ -263,7 +264,7 @@ class Containers:
         epoch = source_date_epoch()
         with self.content.writer() as blob:
             layer = write_layer(found, source, blob, compression=self.compression,
-                                source_date_epoch=epoch)
+                                source_date_epoch=epoch, owners=container_owners())
             blob.commit()
         run = apply_changes(base.config.run, changes or [])
         created = rfc3339(epoch)

@@ -7,7 +7,7 @@ gigabytes is never held in memory nor read twice.
 
 The same tree must always give the same bytes, or two students building the same lesson get
 different image ids. So: entries in path order (parents first, each directory's children
-together), PAX headers, numeric owners only, integer mtimes clamped to ``SOURCE_DATE_EPOCH``,
+together), PAX headers, numeric owners only (as the container sees them), integer mtimes clamped to ``SOURCE_DATE_EPOCH``,
 gzip with no name and mtime 0, hardlinks as tar links to the first path in that order.
 (Byte-identical gzip output also assumes the same zlib; the ``diff_id`` never depends on it.)
 
@@ -33,6 +33,7 @@ from ..errors import InvalidArgument, NotFound, Unsupported
 from ..oci.digest import Digest
 from ..oci.mediatypes import OCI_LAYER_BY_COMPRESSION
 from .changes import Change, ChangeKind, changes_between, layer_xattrs
+from .owners import OwnerMap
 from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
 
 GZIP_LEVEL = 6  # zlib's and Go's default: what docker pushes, a fair size/speed trade
@@ -128,10 +129,10 @@ def _plan(changes: Iterable[Change]) -> list[tuple[tuple[str, ...], str, tuple[s
     return sorted(plan)
 
 
-def _tarinfo(name: str, st: os.stat_result, clamp: int) -> tarfile.TarInfo:
+def _tarinfo(name: str, st: os.stat_result, clamp: int, owners: OwnerMap) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.mode = stat.S_IMODE(st.st_mode)
-    info.uid, info.gid, info.uname, info.gname = st.st_uid, st.st_gid, "", ""
+    (info.uid, info.gid), info.uname, info.gname = owners.to_layer(st.st_uid, st.st_gid), "", ""
     info.mtime = max(0, min(int(st.st_mtime), clamp))
     return info
 
@@ -143,7 +144,7 @@ def _marker(name: str, mtime: int) -> tarfile.TarInfo:
 
 
 def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], source: Path,
-                   tar: tarfile.TarFile, clamp: int, marker_mtime: int) -> None:
+                   tar: tarfile.TarFile, clamp: int, marker_mtime: int, owners: OwnerMap) -> None:
     first_link: dict[tuple[int, int], str] = {}
     real_dirs: set[tuple[str, ...]] = {()}
     for _key, kind, parts in plan:
@@ -162,7 +163,7 @@ def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], sou
             st = os.lstat(path)
         except FileNotFoundError:
             raise NotFound(f"/{name} is in the change list but not in {source}") from None
-        info = _tarinfo(name, st, clamp)
+        info = _tarinfo(name, st, clamp, owners)
         xattrs = layer_xattrs(path) if not stat.S_ISLNK(st.st_mode) else {}
         info.pax_headers = {f"SCHILY.xattr.{k}": v.decode("utf-8", "surrogateescape")
                             for k, v in xattrs.items()}
@@ -194,12 +195,15 @@ def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], sou
 
 
 def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
-                compression: str = "gzip", source_date_epoch: int | None = None) -> LayerInfo:
+                compression: str = "gzip", source_date_epoch: int | None = None,
+                owners: OwnerMap | None = None) -> LayerInfo:
     """Write the layer tar of ``changes`` to ``out``; ADDED/CHANGED content comes from ``source``.
 
     ``source`` is the tree holding the new content (a container's merged view, or an overlay
     upper dir). DELETED paths become ``.wh.`` entries; ``Change(..., opaque=True)`` directories
     get an opaque marker. Parents of every path are written too, so the tar stands on its own.
+    Owners are recorded as the container sees them (``owners``, by default this process's own
+    ids as root: see ``owners.py``), so root and a student write the same bytes.
     """
     if compression not in OCI_LAYER_BY_COMPRESSION:
         raise InvalidArgument(f"unknown layer compression {compression!r}: "
@@ -211,7 +215,8 @@ def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
     uncompressed = stored if compressor is stored else _HashingWriter(compressor)
     with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
                       encoding="utf-8", errors="surrogateescape") as tar:
-        _write_planned(plan, Path(source), tar, clamp, clamp if reproducible else 0)
+        _write_planned(plan, Path(source), tar, clamp, clamp if reproducible else 0,
+                       owners or OwnerMap.of_process())
     if compressor is not stored:
         compressor.close()  # flushes the gzip trailer / zstd frame into ``stored``
     return LayerInfo(digest=stored.digest(), diff_id=uncompressed.digest(), size=stored.size,
@@ -219,7 +224,7 @@ def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
 
 
 def write_tree_layer(root: Path, out: BinaryIO, *, compression: str = "gzip",
-                     source_date_epoch: int | None = None) -> LayerInfo:
+                     source_date_epoch: int | None = None, owners: OwnerMap | None = None) -> LayerInfo:
     """Every file under ``root`` as one layer (``import``, the busybox bootstrap, base layers)."""
     return write_layer(changes_between(None, Path(root)), Path(root), out,
-                       compression=compression, source_date_epoch=source_date_epoch)
+                       compression=compression, source_date_epoch=source_date_epoch, owners=owners)
