@@ -22,6 +22,7 @@ from pathlib import Path
 from ..errors import Unavailable, Unsupported
 from . import _status, command, etcfiles
 from ._init import supervise
+from .probe import PROOT_WARNING
 from .rootfs import DEV_LINKS, DEVICES
 from .safepath import ensure_dir_in_root, resolve_in_root
 from .spec import ProcessSpec
@@ -96,6 +97,8 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
         raise Unsupported("proot cannot mount overlayfs: give it a prepared (copied) rootfs")
     if spec.read_only:
         raise Unsupported("proot cannot make the rootfs read-only")
+    if os.geteuid() == 0:  # chosen explicitly (never the default for root): say so, every run
+        os.write(2, f"WARNING: {PROOT_WARNING}\n".encode())
     root = spec.rootfs
     user = resolve_user(spec.user, _read_in_root(root, "/etc/passwd"),
                         _read_in_root(root, "/etc/group"))
