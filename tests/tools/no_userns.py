@@ -21,6 +21,9 @@ def load_filter() -> None:
     import pyseccomp as seccomp
 
     refused = seccomp.SyscallFilter(defaction=seccomp.ALLOW)
+    # Only user namespaces are refused: libseccomp would kill any other-ABI syscall, and proot
+    # (the fallback this wrapper makes the engine use) voids the syscalls it emulates that way.
+    refused.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.ALLOW)
     new_user = seccomp.Arg(0, seccomp.MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER)
     for call in ("unshare", "clone"):  # the flags are the first argument of both (x86-64, arm64)
         refused.add_rule(seccomp.ERRNO(errno.EPERM), call, new_user)
