@@ -183,5 +183,13 @@ def presentable(result: Any) -> Any:
 def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(DockMagics)
 
+    def namespaced(line: str, cell: str) -> None:
+        """``%%namespaced KEY``: a lesson cell only a host with namespaces can show (see
+        ``lessons/backend.py``)."""
+        from .lessons.backend import namespaced_cell
+        namespaced_cell(ipython, line, cell)
+
+    ipython.register_magic_function(namespaced, magic_kind="cell", magic_name="namespaced")
+
 
 __all__ = ["DockMagics", "ErrorLine", "JSONResult", "load_ipython_extension", "run_command"]
