@@ -65,6 +65,11 @@ def test_the_engine_sees_no_user_namespaces_under_the_wrapper(tmp_path: Path) ->
     script = ("import json; from minidock_magic.runtime import probe_host; c = probe_host(); "
               "print(json.dumps([c.user_namespaces, sorted(c.rootless_namespaces)]))")
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    # First without the wrapper, into the same cache: the answer cached then must not be reused
+    # once user namespaces are gone (the stale probe's "newuidmap: Operation not permitted").
+    before = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert before.returncode == 0, before.stderr
     done = subprocess.run([sys.executable, str(WRAPPER), sys.executable, "-c", script],
                           capture_output=True, text=True, timeout=120, env=env)
     assert done.returncode == 0, done.stderr
