@@ -73,17 +73,18 @@ def fresh_debian(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(rootfs, ignore_errors=True)  # a private mount namespace: nothing stays mounted
 
 
-# Run as root in a private mount namespace: the new system's /proc, /sys, /dev, then chroot.
+# Run as root in a private mount namespace: the new system's /proc, /sys, /dev, then chroot;
+# inside, as USER (root, or a user with sudo), cd to that user's checkout and run the command.
 ENTER = r"""
 set -e
-root=$1; shift
+root=$1 user=$2 checkout=$3; shift 3
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup" 2>/dev/null || true
 mount --rbind /dev "$root/dev"
-exec chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-    PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    /bin/bash -c 'cd /root/minidock_magic && eval "$1"' bash "$@"
+exec chroot "$root" /usr/sbin/runuser -u "$user" -- /usr/bin/env -i HOME="$(chroot "$root" getent passwd "$user" | cut -d: -f6)" \
+    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    /bin/bash -c 'cd "$1" && eval "$2"' bash "$checkout" "$@"
 """
 
 
@@ -92,14 +93,12 @@ def _lesson_url(log: Path) -> str | None:
     return found.group(1) if found else None
 
 
-def test_readme_first_command_on_fresh_debian_as_root(fresh_debian: Path, tmp_path: Path) -> None:
-    command = readme_command(1)
-    assert "jupyter lab" in command and "python3-venv" in command
-    log = tmp_path / "readme.log"
+def _until_the_lesson_answers(rootfs: Path, user: str, checkout: str, command: str, log: Path) -> float:
+    """Run ``command`` in the new system as ``user``; stop it once its lesson server answers."""
     started = time.monotonic()
     with open(log, "w") as out:
         shell = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "bash", "-c", ENTER,
-                                  "enter", str(fresh_debian), command],
+                                  "enter", str(rootfs), user, checkout, command],
                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                  start_new_session=True)
     try:
@@ -111,13 +110,13 @@ def test_readme_first_command_on_fresh_debian_as_root(fresh_debian: Path, tmp_pa
         text = log.read_text(errors="replace")
         assert url is not None, f"no lesson server (exit {shell.poll()}):\n{text[-5000:]}"
         assert "hello from a container" in text, text[-5000:]
-        with urllib.request.urlopen(url.replace("localhost", "127.0.0.1"), timeout=30) as answer:
+        url = url.replace("localhost", "127.0.0.1")
+        with urllib.request.urlopen(url, timeout=30) as answer:
             assert answer.status == 200
-        page = urllib.request.urlopen(url.replace("/lab", "/api/contents/notebooks/01-what-is-an-image.ipynb")
-                                      .replace("localhost", "127.0.0.1"), timeout=30)
-        assert page.status == 200
-        print(f"README's first command on a fresh Debian 12, as root, to a lesson server answering: "
-              f"{time.monotonic() - started:.0f}s")
+        lesson = url.replace("/lab", "/api/contents/notebooks/01-what-is-an-image.ipynb", 1)
+        with urllib.request.urlopen(lesson, timeout=30) as answer:
+            assert answer.status == 200
+        return time.monotonic() - started
     finally:
         if shell.poll() is None:
             os.killpg(shell.pid, signal.SIGTERM)  # the session this test started: jupyter and its kernel
@@ -126,3 +125,28 @@ def test_readme_first_command_on_fresh_debian_as_root(fresh_debian: Path, tmp_pa
             except subprocess.TimeoutExpired:
                 os.killpg(shell.pid, signal.SIGKILL)
                 shell.wait()
+
+
+def test_readme_first_command_on_fresh_debian(fresh_debian: Path, tmp_path: Path) -> None:
+    """As root, then (in the same new system) as a user with sudo, in that user's own clone."""
+    command = readme_command(1)
+    assert "jupyter lab" in command and "python3-venv" in command
+    took = _until_the_lesson_answers(fresh_debian, "root", "/root/minidock_magic", command,
+                                     tmp_path / "root.log")
+    print(f"README's first command, fresh Debian 12, as root: lesson server answered after {took:.0f}s")
+
+    # A newcomer with sudo (Debian's sudo, which root's run above did not need).
+    enter = ["chroot", str(fresh_debian), "/bin/bash", "-c"]
+    setup = ("apt-get install -y -qq sudo >/dev/null && useradd --create-home --shell /bin/bash newcomer"
+             " && echo 'newcomer ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/newcomer"
+             " && cp -r /root/minidock_magic /home/newcomer/ && rm -rf /home/newcomer/minidock_magic/.venv"
+             " && chown -R newcomer: /home/newcomer/minidock_magic")
+    done = subprocess.run(["unshare", "--mount", "--propagation", "private", "bash", "-c",
+                           f"mount -t proc proc {fresh_debian}/proc && exec \"$@\"", "x", *enter, setup],
+                          capture_output=True, text=True, timeout=600,
+                          env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND": "noninteractive"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    took = _until_the_lesson_answers(fresh_debian, "newcomer", "/home/newcomer/minidock_magic", command,
+                                     tmp_path / "sudo.log")
+    print(f"README's first command, fresh Debian 12, as a user with sudo: lesson server answered "
+          f"after {took:.0f}s")
