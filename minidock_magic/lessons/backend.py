@@ -68,16 +68,26 @@ def replay(outputs: list[dict[str, Any]]) -> None:
                     raw=True)
 
 
-def namespaced_cell(shell: Any, key: str, cell: str) -> None:
+def namespaced_cell(shell: Any, line: str, cell: str) -> None:
     """``%%namespaced KEY``: run the cell where containers have namespaces; elsewhere say so in
     one line and show what a namespaced host printed, labelled — never the host's own processes,
-    host name or interfaces passed off as the container's."""
+    host name or interfaces passed off as the container's.
+
+    ``%%namespaced KEY --run``: a cell the lesson needs run everywhere (it stops and starts a
+    container) but whose output only a namespaced host gets right (``stop``'s 137 is PID 1's
+    answer, and under proot the program is not PID 1): it runs, and its output is replaced.
+    """
     from .checker import current_language
+    key, *flags = line.split()
     isolation = host_isolation()
     if has_namespaces(isolation):
         shell.run_cell(cell, store_history=False)
         return
-    outputs = recorded(current_language(), key.strip())
+    if "--run" in flags:
+        from IPython.utils.capture import capture_output
+        with capture_output():
+            shell.run_cell(cell, store_history=False)
+    outputs = recorded(current_language(), key)
     if outputs:
         print(LABEL[current_language()].format(isolation=isolation))
         replay(outputs)

@@ -121,7 +121,7 @@ def record_namespaced(nb: nbformat.NotebookNode, lang: str) -> None:
     for cell in nb.cells:
         first = cell.source.split("\n", 1)[0]
         if cell.cell_type == "code" and first.startswith("%%namespaced "):
-            saved[f"{lang}:{first.split(None, 1)[1].strip()}"] = [
+            saved[f"{lang}:{first.split()[1]}"] = [
                 {k: v for k, v in output.items() if k != "execution_count"} for output in cell.outputs]
     RECORDED.write_text(json.dumps(saved, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
                         encoding="utf-8")

@@ -162,12 +162,16 @@ CELLS = [
     """),
     md("""
         `stop` sends SIGTERM, waits (here 1 second, `-t 1`), then SIGKILL. `sleep` running as PID 1
-        ignores SIGTERM, so it gets killed: exit code 137 = 128 + 9 (SIGKILL).
+        ignores SIGTERM, so it gets killed: exit code 137 = 128 + 9 (SIGKILL). (Under proot there
+        is no PID 1: SIGTERM ends `sleep` at once, so the next two cells show a namespaced host's
+        answer, labelled.)
     """, """
         `stop` 先发送 SIGTERM，等待一会儿（这里用 `-t 1`，等 1 秒），再发送 SIGKILL。作为 1 号进程运行的 `sleep`
-        不理会 SIGTERM，所以它被强行杀掉：退出码 137 = 128 + 9（SIGKILL）。
+        不理会 SIGTERM，所以它被强行杀掉：退出码 137 = 128 + 9（SIGKILL）。（在 proot 下没有 1 号进程：SIGTERM
+        会立刻结束 `sleep`，所以接下来两个单元格显示的是有命名空间的机器的结果，并有标注。）
     """),
     code("""
+        %%namespaced stop --run
         %dock stop -t 1 web
         status("web")
         %dock logs web
@@ -182,6 +186,7 @@ CELLS = [
         显示进程打印过的内容。再启动它，重启它（= 停止 + 启动），停止它，然后读日志：
     """),
     code("""
+        %%namespaced restart --run
         %dock start web
         %dock restart -t 1 web
         %dock stop -t 1 web
