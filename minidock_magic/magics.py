@@ -60,15 +60,17 @@ class DockMagics(Magics):
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._engine: Any = None
-        self._engine_key: tuple[str, str] | None = None
+        self._engine_key: tuple[str, ...] | None = None
 
     @property
     def engine(self) -> Any:
         from .facade import Minidock
-        key = (self.home, self.compression, self.snapshotter)
+        # proot cannot mount overlay layers: a home made for it copies them instead.
+        snapshotter = self.snapshotter or ("copy" if self.isolation == "proot" else "")
+        key = (self.home, self.compression, snapshotter)
         if self._engine is None or key != self._engine_key:
             self._engine = Minidock(self.home or None, compression=self.compression,
-                                    snapshotter=self.snapshotter or None)
+                                    snapshotter=snapshotter or None)
             self._engine_key = key
         return self._engine
 

@@ -72,7 +72,9 @@ class Containers:
         argv = process_argv(run, options)
         if options.isolation == "proot" and self.snapshotter.name.startswith("overlay"):
             raise InvalidArgument("--isolation proot cannot mount this home's overlay layers: use a "
-                                  "home made with MINIDOCK_SNAPSHOTTER=copy for proot containers")
+                                  "home made with MINIDOCK_SNAPSHOTTER=copy for proot containers (in "
+                                  "a notebook: %config DockMagics.isolation = 'proot' before "
+                                  "%config DockMagics.home = a new home)")
         if options.network not in ("none", "host"):
             raise InvalidArgument(f"network {options.network!r} is not available: use none or host")
         name = (options.name or random_name({c.name for c in self.store.list()})).lstrip("/")
