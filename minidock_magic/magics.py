@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Unicode
+from traitlets import Enum, Unicode
 
 from .cli import render_text
 from .commands import Streams, build_parser, handler_of
@@ -53,19 +53,24 @@ class DockMagics(Magics):
     snapshotter = Unicode("", help="overlay or copy (default: what this host allows)").tag(config=True)
     default_registry = Unicode("", help="Registry host for `%dock pull NAME` and `%dock search` when "
                                "the name has none (e.g. localhost:5000 for a class registry)").tag(config=True)
+    isolation = Enum(["", "namespaces", "rootless", "proot"], "",
+                     help="Isolation for `%dock run`/`create` (default: the strongest this host allows; "
+                     "proot is not a security boundary)").tag(config=True)
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._engine: Any = None
-        self._engine_key: tuple[str, str] | None = None
+        self._engine_key: tuple[str, ...] | None = None
 
     @property
     def engine(self) -> Any:
         from .facade import Minidock
-        key = (self.home, self.compression, self.snapshotter)
+        # proot cannot mount overlay layers: a home made for it copies them instead.
+        snapshotter = self.snapshotter or ("copy" if self.isolation == "proot" else "")
+        key = (self.home, self.compression, snapshotter)
         if self._engine is None or key != self._engine_key:
             self._engine = Minidock(self.home or None, compression=self.compression,
-                                    snapshotter=self.snapshotter or None)
+                                    snapshotter=snapshotter or None)
             self._engine_key = key
         return self._engine
 
@@ -81,7 +86,8 @@ class DockMagics(Magics):
             argv = shlex.split(line)
         except ValueError as exc:
             return ErrorLine(f"%dock: {exc}")
-        return run_command(self.engine, with_default_registry(argv, self.default_registry), cell)
+        argv = with_isolation(with_default_registry(argv, self.default_registry), self.isolation)
+        return run_command(self.engine, argv, cell)
 
 
 #: Commands that only make sense in a notebook: they answer with widgets, not text.
@@ -110,6 +116,22 @@ def with_default_registry(argv: list[str], registry: str) -> list[str]:
         if not has_host:
             return [*argv[:-1], f"{registry}/{argv[-1]}"]
     return argv
+
+
+def with_isolation(argv: list[str], isolation: str) -> list[str]:
+    """``%config DockMagics.isolation`` as the ``--isolation`` of every run and create.
+
+    >>> with_isolation(["run", "busybox", "true"], "proot")
+    ['run', '--isolation', 'proot', 'busybox', 'true']
+    >>> with_isolation(["run", "--isolation", "rootless", "busybox"], "proot")
+    ['run', '--isolation', 'rootless', 'busybox']
+    >>> with_isolation(["images"], "proot"), with_isolation(["run", "busybox"], "")
+    (['images'], ['run', 'busybox'])
+    """
+    if not isolation or not argv or argv[0] not in ("run", "create") \
+            or any(a == "--isolation" or a.startswith("--isolation=") for a in argv):
+        return argv
+    return [argv[0], "--isolation", isolation, *argv[1:]]
 
 
 def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
@@ -162,6 +184,14 @@ def presentable(result: Any) -> Any:
 
 def load_ipython_extension(ipython: Any) -> None:
     ipython.register_magics(DockMagics)
+
+    def namespaced(line: str, cell: str) -> None:
+        """``%%namespaced KEY``: a lesson cell only a host with namespaces can show (see
+        ``lessons/backend.py``)."""
+        from .lessons.backend import namespaced_cell
+        namespaced_cell(ipython, line, cell)
+
+    ipython.register_magic_function(namespaced, magic_kind="cell", magic_name="namespaced")
 
 
 __all__ = ["DockMagics", "ErrorLine", "JSONResult", "load_ipython_extension", "run_command"]

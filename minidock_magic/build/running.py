@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..containers.options import RunOptions
+from ..containers.owners import container_owners
 from ..diff.changes import Change, ChangeKind
 from ..diff.writer import LayerInfo, write_layer
 from ..errors import InvalidArgument
@@ -108,8 +109,9 @@ def run_step(containers: Any, image_digest: str, *, argv: list[str], env: list[s
         changes = image_changes(changes, source, snapshotter, config.parent_snapshot)
         if not changes:
             return None
+        owners = container_owners()
         return write_blob(lambda blob: write_layer(changes, source, blob, compression=compression,
-                                                   source_date_epoch=epoch))
+                                                   source_date_epoch=epoch, owners=owners))
     finally:
         containers.remove(config.id, force=True)
         announce(f"Removing intermediate container {config.id[:12]}")

@@ -4,6 +4,7 @@ container's own status)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -219,8 +220,17 @@ def _options(args: argparse.Namespace) -> RunOptions:
                       security_opt=list(args.security_opt))
 
 
+def warn_if_proot_as_root(isolation: str | None, io: Streams) -> None:
+    """Root gets proot only by asking (``--isolation proot``): say so on every run, in one line,
+    for proot leaves such a container with root's power over the host."""
+    if isolation == "proot" and os.geteuid() == 0:
+        from ..runtime.probe import PROOT_WARNING
+        print(f"WARNING: {PROOT_WARNING}", file=io.stderr, flush=True)
+
+
 def cmd_run(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     options = _options(args)
+    warn_if_proot_as_root(options.isolation, io)
     stdin = sys.stdin if args.interactive else None
     config, code = engine.containers.run(args.image, options, detach=args.detach, stdout=io.stdout,
                                          stderr=io.stderr, stdin=stdin)
@@ -228,10 +238,13 @@ def cmd_run(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
 
 
 def cmd_create(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    warn_if_proot_as_root(args.isolation, io)
     return engine.containers.create(args.image, _options(args)).id
 
 
 def cmd_start(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+    for text in args.containers:
+        warn_if_proot_as_root(engine.containers.get(text).isolation, io)
     if args.attach:
         if len(args.containers) != 1:
             raise InvalidArgument("start -a takes one container")

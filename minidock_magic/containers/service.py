@@ -73,7 +73,9 @@ class Containers:
         argv = process_argv(run, options)
         if options.isolation == "proot" and self.snapshotter.name.startswith("overlay"):
             raise InvalidArgument("--isolation proot cannot mount this home's overlay layers: use a "
-                                  "home made with MINIDOCK_SNAPSHOTTER=copy for proot containers")
+                                  "home made with MINIDOCK_SNAPSHOTTER=copy for proot containers (in "
+                                  "a notebook: %config DockMagics.isolation = 'proot' before "
+                                  "%config DockMagics.home = a new home)")
         if options.network not in ("none", "host"):
             raise InvalidArgument(f"network {options.network!r} is not available: use none or host")
         name = (options.name or random_name({c.name for c in self.store.list()})).lstrip("/")
@@ -258,6 +260,7 @@ class Containers:
         """A new image: the container's writable layer, as one more layer on its image."""
         from ..diff.writer import write_layer
         from ..images.changes import apply_changes
+        from .owners import container_owners
         from ..images.writer import source_date_epoch, store_image
         config = self.get(text)
         target = Reference.parse(reference) if reference else None
@@ -268,7 +271,7 @@ class Containers:
         epoch = source_date_epoch()
         with self.content.writer() as blob:
             layer = write_layer(found, source, blob, compression=self.compression,
-                                source_date_epoch=epoch)
+                                source_date_epoch=epoch, owners=container_owners())
             blob.commit()
         run = apply_changes(base.config.run, changes or [])
         created = rfc3339(epoch)

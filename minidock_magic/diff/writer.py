@@ -7,7 +7,7 @@ gigabytes is never held in memory nor read twice.
 
 The same tree must always give the same bytes, or two students building the same lesson get
 different image ids. So: entries in path order (parents first, each directory's children
-together), PAX headers, numeric owners only, integer mtimes clamped to ``SOURCE_DATE_EPOCH``,
+together), PAX headers, numeric owners only (as the container sees them), integer mtimes clamped to ``SOURCE_DATE_EPOCH``,
 gzip with no name and mtime 0, hardlinks as tar links to the first path in that order.
 (Byte-identical gzip output also assumes the same zlib; the ``diff_id`` never depends on it.)
 
@@ -33,6 +33,7 @@ from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
 from ..oci.digest import Digest
 from ..oci.mediatypes import OCI_LAYER_BY_COMPRESSION
 from .changes import Change, ChangeKind, changes_between, layer_xattrs
+from .owners import OwnerMap
 from .safepath import Dir
 from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
 
@@ -129,10 +130,10 @@ def _plan(changes: Iterable[Change]) -> list[tuple[tuple[str, ...], str, tuple[s
     return sorted(plan)
 
 
-def _tarinfo(name: str, st: os.stat_result, clamp: int) -> tarfile.TarInfo:
+def _tarinfo(name: str, st: os.stat_result, clamp: int, owners: OwnerMap) -> tarfile.TarInfo:
     info = tarfile.TarInfo(name)
     info.mode = stat.S_IMODE(st.st_mode)
-    info.uid, info.gid, info.uname, info.gname = st.st_uid, st.st_gid, "", ""
+    (info.uid, info.gid), info.uname, info.gname = owners.to_layer(st.st_uid, st.st_gid), "", ""
     info.mtime = max(0, min(int(st.st_mtime), clamp))
     return info
 
@@ -174,7 +175,7 @@ class _DirChain:
 
 
 def _add_entry(tar: tarfile.TarFile, chain: _DirChain, parent: Dir, parts: tuple[str, ...],
-               clamp: int, first_link: dict[tuple[int, int], str]) -> None:
+               clamp: int, owners: OwnerMap, first_link: dict[tuple[int, int], str]) -> None:
     """One tar entry for ``parts`` (whose parent directory is ``parent``), read only by fds."""
     name, base = "/".join(parts), parts[-1]
     st = parent.lstat(base)
@@ -185,7 +186,7 @@ def _add_entry(tar: tarfile.TarFile, chain: _DirChain, parent: Dir, parts: tuple
         if directory is None:
             raise _changed(name)
         st = os.fstat(directory.fd)
-        info = _tarinfo(name, st, clamp)
+        info = _tarinfo(name, st, clamp, owners)
         info.type = tarfile.DIRTYPE
         _set_xattrs(info, layer_xattrs(directory.fd))
         tar.addfile(info)
@@ -196,7 +197,7 @@ def _add_entry(tar: tarfile.TarFile, chain: _DirChain, parent: Dir, parts: tuple
             raise _changed(name)
         with os.fdopen(fd, "rb") as content:
             st = os.fstat(fd)
-            info = _tarinfo(name, st, clamp)
+            info = _tarinfo(name, st, clamp, owners)
             _set_xattrs(info, layer_xattrs(fd))
             if st.st_nlink > 1:
                 first = first_link.setdefault((st.st_dev, st.st_ino), name)
@@ -207,7 +208,7 @@ def _add_entry(tar: tarfile.TarFile, chain: _DirChain, parent: Dir, parts: tuple
             info.size = st.st_size
             tar.addfile(info, content)
         return
-    info = _tarinfo(name, st, clamp)
+    info = _tarinfo(name, st, clamp, owners)
     if stat.S_ISLNK(st.st_mode):
         try:
             info.type, info.linkname = tarfile.SYMTYPE, parent.readlink(base)
@@ -234,7 +235,7 @@ def _set_xattrs(info: tarfile.TarInfo, xattrs: dict[str, bytes]) -> None:
 
 
 def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], source: Path,
-                   tar: tarfile.TarFile, clamp: int, marker_mtime: int) -> None:
+                   tar: tarfile.TarFile, clamp: int, marker_mtime: int, owners: OwnerMap) -> None:
     """Write ``plan``, reading ``source`` by directory fds only: ``source`` may be a running
     container's tree, where any directory can become a symlink to the host at any moment."""
     first_link: dict[tuple[int, int], str] = {}
@@ -251,18 +252,21 @@ def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], sou
             elif kind == "opaque":
                 tar.addfile(_marker("/".join(parts + (OPAQUE_MARKER,)), marker_mtime))
             else:
-                _add_entry(tar, chain, parent, parts, clamp, first_link)
+                _add_entry(tar, chain, parent, parts, clamp, owners, first_link)
     finally:
         chain.close()
 
 
 def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
-                compression: str = "gzip", source_date_epoch: int | None = None) -> LayerInfo:
+                compression: str = "gzip", source_date_epoch: int | None = None,
+                owners: OwnerMap | None = None) -> LayerInfo:
     """Write the layer tar of ``changes`` to ``out``; ADDED/CHANGED content comes from ``source``.
 
     ``source`` is the tree holding the new content (a container's merged view, or an overlay
     upper dir). DELETED paths become ``.wh.`` entries; ``Change(..., opaque=True)`` directories
     get an opaque marker. Parents of every path are written too, so the tar stands on its own.
+    Owners are recorded as the container sees them (``owners``, by default this process's own
+    ids as root: see ``owners.py``), so root and a student write the same bytes.
     """
     if compression not in OCI_LAYER_BY_COMPRESSION:
         raise InvalidArgument(f"unknown layer compression {compression!r}: "
@@ -274,7 +278,8 @@ def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
     uncompressed = stored if compressor is stored else _HashingWriter(compressor)
     with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
                       encoding="utf-8", errors="surrogateescape") as tar:
-        _write_planned(plan, Path(source), tar, clamp, clamp if reproducible else 0)
+        _write_planned(plan, Path(source), tar, clamp, clamp if reproducible else 0,
+                       owners or OwnerMap.of_process())
     if compressor is not stored:
         compressor.close()  # flushes the gzip trailer / zstd frame into ``stored``
     return LayerInfo(digest=stored.digest(), diff_id=uncompressed.digest(), size=stored.size,
@@ -282,7 +287,7 @@ def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
 
 
 def write_tree_layer(root: Path, out: BinaryIO, *, compression: str = "gzip",
-                     source_date_epoch: int | None = None) -> LayerInfo:
+                     source_date_epoch: int | None = None, owners: OwnerMap | None = None) -> LayerInfo:
     """Every file under ``root`` as one layer (``import``, the busybox bootstrap, base layers)."""
     return write_layer(changes_between(None, Path(root)), Path(root), out,
-                       compression=compression, source_date_epoch=source_date_epoch)
+                       compression=compression, source_date_epoch=source_date_epoch, owners=owners)

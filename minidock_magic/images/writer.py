@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from ..content.store import ContentStore
+from ..diff.owners import OwnerMap
 from ..diff.writer import LayerInfo, write_tree_layer
 from ..oci import mediatypes as mt
 from ..oci.config import ImageConfig
@@ -25,10 +26,11 @@ def source_date_epoch(default: int | None = None) -> int:
 
 
 def store_tree_layer(content: ContentStore, root: Path, *, compression: str,
-                     epoch: int) -> LayerInfo:
+                     epoch: int, owners: OwnerMap | None = None) -> LayerInfo:
     """Write every file under ``root`` as one layer blob, streamed straight into the store."""
     with content.writer() as blob:
-        info = write_tree_layer(root, blob, compression=compression, source_date_epoch=epoch)
+        info = write_tree_layer(root, blob, compression=compression, source_date_epoch=epoch,
+                                owners=owners)
         blob.commit()
     return info
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import exercises  # noqa: F401  (registers every lesson's exercises)
 from .checker import (
+    CANNOT,
     DONE,
     EXERCISES,
     HINT,
@@ -26,6 +27,6 @@ from .checker import (
 )
 from .home import fresh_home, lessons_dir
 
-__all__ = ["DONE", "EXERCISES", "HINT", "TODO", "CheckReport", "CheckResult", "Exercise", "Msg",
+__all__ = ["CANNOT", "DONE", "EXERCISES", "HINT", "TODO", "CheckReport", "CheckResult", "Exercise", "Msg",
            "check", "current_engine", "current_language", "exercise", "fresh_home", "lessons_dir",
            "use_language"]

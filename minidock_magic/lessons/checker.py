@@ -2,8 +2,9 @@
 
 A test looks only at what the student's actions left behind in the engine (images, containers,
 their writable layers, archives in the home, registry contents) and answers with one of three
-statuses: ``DONE`` (a tick), ``HINT`` (something is there, but not yet right: say what to try) or
-``TODO`` (nothing done yet). Messages come in English and Chinese; ``check`` picks one.
+statuses: ``DONE`` (a tick), ``HINT`` (something is there, but not yet right: say what to try),
+``TODO`` (nothing done yet) or ``CANNOT`` (done as asked, but what the exercise is about does not
+exist on this host — a UTS namespace under proot — so no tick is given, and the answer says why). Messages come in English and Chinese; ``check`` picks one.
 
 >>> @exercise("0.1", "Say hello", "打个招呼")
 ... def _hello(engine):
@@ -27,14 +28,17 @@ from typing import Any
 from ..errors import MinidockError
 from ..results import Result
 
-DONE, HINT, TODO = "done", "hint", "todo"
+DONE, HINT, TODO, CANNOT = "done", "hint", "todo", "cannot"
 LANGUAGES = ("en", "zh")
 
-_MARKS = {DONE: "✔", HINT: "✘", TODO: "○", "unknown": "?"}
-_LABELS = {"en": {DONE: "Done", HINT: "Not quite", TODO: "Not yet", "unknown": "Unknown exercise"},
-           "zh": {DONE: "完成", HINT: "还差一点", TODO: "尚未开始", "unknown": "没有这道练习"}}
-_COLOURS = {DONE: "#1b7f1b", HINT: "#a66400", TODO: "#555555", "unknown": "#b00020"}
-_BACKGROUNDS = {DONE: "#eaf7ea", HINT: "#fff4e0", TODO: "#f2f2f2", "unknown": "#fdecee"}
+_MARKS = {DONE: "✔", HINT: "✘", TODO: "○", CANNOT: "⊘", "unknown": "?"}
+_LABELS = {"en": {DONE: "Done", HINT: "Not quite", TODO: "Not yet",
+                  CANNOT: "Cannot be checked on this host", "unknown": "Unknown exercise"},
+           "zh": {DONE: "完成", HINT: "还差一点", TODO: "尚未开始", CANNOT: "在这台机器上无法检查",
+                  "unknown": "没有这道练习"}}
+_COLOURS = {DONE: "#1b7f1b", HINT: "#a66400", TODO: "#555555", CANNOT: "#555555", "unknown": "#b00020"}
+_BACKGROUNDS = {DONE: "#eaf7ea", HINT: "#fff4e0", TODO: "#f2f2f2", CANNOT: "#f2f2f2",
+                "unknown": "#fdecee"}
 
 _language: str | None = None
 

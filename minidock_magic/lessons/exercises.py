@@ -14,7 +14,8 @@ from typing import Any
 
 from ..errors import MinidockError, NotFound
 from ..oci.compression import decompressed, detect_stream
-from .checker import DONE, HINT, TODO, Msg, Outcome, exercise
+from .backend import container_isolation, has_namespaces
+from .checker import CANNOT, DONE, HINT, TODO, Msg, Outcome, exercise
 
 # -- looking around --------------------------------------------------------------------------
 
@@ -327,6 +328,12 @@ def server(engine: Any) -> Outcome:
         return HINT, Msg(f"server is {state['Status']}: start it (its command must keep running, "
                          "e.g. sleep 600)",
                          f"server 的状态是 {state['Status']}：启动它（它的命令要一直运行，比如 sleep 600）")
+    if not has_namespaces(container_isolation(config)):
+        return CANNOT, Msg(f"server runs with -h classroom, but under {container_isolation(config)} it has "
+                           "no UTS namespace: its host name is the machine's, so there is nothing "
+                           "of its own to check",
+                           f"server 已用 -h classroom 运行，但在 {container_isolation(config)} 下它没有 UTS "
+                           "命名空间：主机名就是本机的，没有属于它自己的主机名可检查")
     return DONE, Msg("server is running, in its own UTS namespace with host name classroom",
                      "server 正在运行，在自己的 UTS 命名空间里，主机名是 classroom")
 

@@ -72,12 +72,19 @@ def _dev_binds(tmp: Path) -> dict[str, str]:
 
 def _tracee(proot_pid: int, patience: float = 2.0) -> int | None:
     """The program proot started (its only child): signals must go there, for proot itself
-    exits on SIGTERM and leaves the program running, detached."""
+    exits on SIGTERM and leaves the program running, detached. Returned once that child has
+    left proot's own executable (exec'd the program), as a namespaced start returns once the
+    program runs: a ``stop`` right after ``start`` must not kill a half-born child that never
+    got to run (and log) anything."""
     deadline = time.monotonic() + patience
+    try:
+        proot_exe = os.readlink(f"/proc/{proot_pid}/exe")
+    except OSError:
+        return None
     while time.monotonic() < deadline:
         try:
             children = Path(f"/proc/{proot_pid}/task/{proot_pid}/children").read_text().split()
-            if children:
+            if children and os.readlink(f"/proc/{children[0]}/exe") != proot_exe:
                 return int(children[0])
             if Path(f"/proc/{proot_pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
                 return None  # the program already finished

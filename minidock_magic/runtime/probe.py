@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +18,20 @@ from ..errors import Unavailable
 from .spec import Isolation
 
 #: Bump when the probe learns to look for something new, so cached answers are not reused.
-PROBE_VERSION = 1
+PROBE_VERSION = 2
+
+#: One line wherever proot runs or could: it only translates paths, so it confines nothing.
+PROOT_WARNING = ("proot is not a security boundary: the container's processes can reach the "
+                 "host's processes, network and files as the user running it")
+
+
+def choose(isolation: str) -> str:
+    """How a user asks for ``isolation``, in the CLI and in a notebook (for advice in errors).
+
+    >>> choose("proot")
+    "--isolation proot (in a notebook: %config DockMagics.isolation = 'proot')"
+    """
+    return f"--isolation {isolation} (in a notebook: %config DockMagics.isolation = '{isolation}')"
 
 #: Namespaces a container needs: mount, PID, UTS, IPC and network (for ``network="none"``).
 REQUIRED = frozenset({"mount", "pid", "uts", "ipc", "net"})
@@ -49,8 +64,11 @@ class HostCapabilities:
         return self.proot is not None
 
     def default_isolation(self) -> Isolation | None:
-        """The strongest backend that works here, or None if none does."""
-        return next((i for i in Isolation if self.supports(i)), None)
+        """The strongest backend that works here, or None if none does. Never proot for root:
+        it would run images as host root with nothing between them and the host, so root gets
+        it only by asking for it."""
+        return next((i for i in Isolation if self.supports(i)
+                     and not (i is Isolation.PROOT and self.is_root)), None)
 
     @property
     def overlay_usable(self) -> bool:
@@ -76,7 +94,10 @@ class HostCapabilities:
                 Isolation.ROOTLESS: "rootless namespaces (inside a user namespace)",
                 Isolation.PROOT: "proot fallback: changed root only; no pid, network or "
                                  "hostname isolation",
-                None: "NONE: this host allows neither namespaces nor proot; containers cannot run",
+                None: "NONE: this host allows neither namespaces nor proot; containers cannot run"
+                      if not (self.is_root and self.proot) else
+                      "NONE as root: no namespaces here, and proot is used as root only when "
+                      "asked for: " + choose("proot"),
             }[default],
             f"running as root: {yes(self.is_root)} (kernel {self.kernel})",
             f"user namespaces: {yes(self.user_namespaces)}"
@@ -90,7 +111,9 @@ class HostCapabilities:
             "overlayfs: " + (f"{yes(self.overlay)} as root, " if self.is_root else "")
             + f"{yes(self.rootless_overlay)} rootless"
             + ("" if self.overlay_usable else " (layers are copied instead)"),
-            f"proot: {self.proot or 'not available'}",
+            f"proot: {self.proot or 'not available'}"
+            + (f" ({PROOT_WARNING})" if self.proot and (default is Isolation.PROOT or self.is_root)
+               else ""),
             f"cgroups: {self.cgroups}; limits: "
             + (", ".join(sorted(self.cgroup_controllers)) or "not allowed on this host"),
         ]
@@ -122,13 +145,43 @@ def probe_host() -> HostCapabilities:
     return HostCapabilities.from_dict(found)
 
 
+def forget() -> None:
+    """Drop the remembered answer (a run just contradicted it): the next call probes again."""
+    probe_host.cache_clear()
+    with contextlib.suppress(OSError):
+        _cache_file().unlink()
+
+
+#: What can take a capability away without a reboot: sysctls, this process's seccomp filters
+#: (a pod's, or tests/tools/no_userns.py), the subordinate id files and the setuid helpers.
+_FINGERPRINT_FILES = ("/proc/sys/user/max_user_namespaces", "/proc/sys/kernel/unprivileged_userns_clone",
+                      "/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+
+
+def _fingerprint() -> str:
+    parts = []
+    for name in _FINGERPRINT_FILES:
+        with contextlib.suppress(OSError):
+            parts.append(Path(name).read_text().strip())
+    with contextlib.suppress(OSError):
+        parts += [line for line in Path("/proc/self/status").read_text().splitlines()
+                  if line.startswith(("Seccomp", "NoNewPrivs"))]
+    for name in ("/etc/subuid", "/etc/subgid"):
+        with contextlib.suppress(OSError):
+            st = os.stat(name)
+            parts.append(f"{st.st_mtime_ns}:{st.st_size}")
+    parts += [str(shutil.which(tool)) for tool in ("newuidmap", "newgidmap", "proot")]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
 def _cache_file() -> Path:
-    """Keyed by boot, user and kernel: a reboot, another user or a new kernel probes again."""
+    """Keyed by boot, user, kernel and what else can change (``_fingerprint``): any of them
+    changing probes again, instead of trusting an answer the host no longer gives."""
     try:
         boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
         boot = "unknown"
-    key = f"{boot}-{os.geteuid()}-{platform.release()}-{PROBE_VERSION}"
+    key = f"{boot}-{os.geteuid()}-{platform.release()}-{_fingerprint()}-{PROBE_VERSION}"
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "minidock" / f"host-{key}.json"
 

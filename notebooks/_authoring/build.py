@@ -100,8 +100,31 @@ def write_all(args: argparse.Namespace) -> None:
             started = time.monotonic()
             if not args.no_execute:
                 execute(nb, directory)
+                if not solutions:
+                    record_namespaced(nb, lang)
             nbformat.write(nb, path)
             print(f"{path.relative_to(NOTEBOOKS)}  {time.monotonic() - started:.1f}s", flush=True)
+
+
+RECORDED = NOTEBOOKS.parent / "minidock_magic" / "lessons" / "recorded.json"
+
+
+def record_namespaced(nb: nbformat.NotebookNode, lang: str) -> None:
+    """Keep what each ``%%namespaced KEY`` cell printed here, for hosts without namespaces to show
+    (labelled) instead of their own processes; only a namespaced build may record."""
+    import json
+    from minidock_magic.lessons.backend import has_namespaces, host_isolation
+    if not has_namespaces(host_isolation()):
+        print(f"not recording %%namespaced outputs: this host has {host_isolation()}, not namespaces")
+        return
+    saved = json.loads(RECORDED.read_text(encoding="utf-8")) if RECORDED.exists() else {}
+    for cell in nb.cells:
+        first = cell.source.split("\n", 1)[0]
+        if cell.cell_type == "code" and first.startswith("%%namespaced "):
+            saved[f"{lang}:{first.split()[1]}"] = [
+                {k: v for k, v in output.items() if k != "execution_count"} for output in cell.outputs]
+    RECORDED.write_text(json.dumps(saved, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                        encoding="utf-8")
 
 
 if __name__ == "__main__":

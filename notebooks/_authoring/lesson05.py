@@ -39,17 +39,20 @@ CELLS = [
         和容器的比较一下：
     """),
     code("""
+        %%namespaced ns-inside
         %%capture inside
         %%dock run --rm busybox
         for ns in pid uts net mnt ipc; do echo $ns $(readlink /proc/self/ns/$ns); done
     """),
     code("""
+        %%namespaced ns-compare
         import os
         for line in inside.stdout.splitlines():
             ns, theirs = line.split()
             ours = os.readlink(f"/proc/self/ns/{ns}")
             print(f"{ns:4} notebook {ours}  container {theirs}  ->", "shared" if ours == theirs else "separate")
     """, """
+        %%namespaced ns-compare
         import os
         for line in inside.stdout.splitlines():
             ns, theirs = line.split()
@@ -57,17 +60,21 @@ CELLS = [
             print(f"{ns:4} notebook {ours}  container {theirs}  ->", "共享" if ours == theirs else "独立")
     """),
     md("""
-        (With the `proot` fallback there are no namespaces, and you would see "shared" — which is
-        exactly why `%dock info` tells you which isolation you have.) Now what each one means:
+        Where containers run under `proot` (a host without user namespaces, such as Binder) there
+        are no namespaces at all: the cells marked `%%namespaced` then say so in one line and show
+        what a namespaced host prints, recorded, instead of passing the host's own processes, host
+        name and network off as the container's. Now what each one means:
 
         **PID namespace** — the container's first process is PID 1, and it sees only its own processes:
     """, """
-        （如果用的是 `proot` 替代方案，就没有命名空间，你会看到“共享”——这正是 `%dock info` 要告诉你隔离方式的原因。）
-        下面逐个看看它们的含义：
+        如果容器是用 `proot` 运行的（宿主机不允许用户命名空间，比如 Binder），那就根本没有命名空间：标有
+        `%%namespaced` 的单元格会用一行字说明这一点，并显示在有命名空间的机器上记录下来的输出，而不会把宿主机自己的
+        进程、主机名和网络冒充成容器的。下面逐个看看它们的含义：
 
         **PID 命名空间** —— 容器里的第一个进程是 1 号进程，而且它只能看到自己的进程：
     """),
     code("""
+        %%namespaced pid
         %%dock run --rm busybox
         echo "my PID is $$"
         ps
@@ -77,7 +84,10 @@ CELLS = [
     """, """
         **UTS 命名空间** —— 有自己的主机名（默认是容器的短 ID；用 `-h` 可以指定）：
     """),
-    code("%dock run --rm -h classroom busybox hostname"),
+    code("""
+        %%namespaced uts
+        %dock run --rm -h classroom busybox hostname
+    """),
     md("""
         **Network namespace** — by default only a private loopback interface `lo`: no way out,
         and no way in. (`--network host` would share the machine's network instead.)
@@ -85,7 +95,10 @@ CELLS = [
         **网络命名空间** —— 默认只有一个私有的回环接口 `lo`：出不去，也进不来。
         （`--network host` 则会改为共用本机的网络。）
     """),
-    code("%dock run --rm busybox ip addr"),
+    code("""
+        %%namespaced net
+        %dock run --rm busybox ip addr
+    """),
     md("""
         **Mount namespace** — its `/` is the image's layers plus the writable layer, with a fresh
         `/proc`, a minimal `/dev`, and the files `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`.
@@ -95,6 +108,7 @@ CELLS = [
         `/etc/hosts`、`/etc/hostname`、`/etc/resolv.conf` 这几个文件。notebook 自己的文件一个也不在里面：
     """),
     code("""
+        %%namespaced mnt
         %dock run --rm busybox sh -c 'cut -d" " -f2,3 /proc/mounts | head -n 4; ls /root /home'
     """),
     md("""
@@ -148,12 +162,16 @@ CELLS = [
     """),
     md("""
         `stop` sends SIGTERM, waits (here 1 second, `-t 1`), then SIGKILL. `sleep` running as PID 1
-        ignores SIGTERM, so it gets killed: exit code 137 = 128 + 9 (SIGKILL).
+        ignores SIGTERM, so it gets killed: exit code 137 = 128 + 9 (SIGKILL). (Under proot there
+        is no PID 1: SIGTERM ends `sleep` at once, so the next two cells show a namespaced host's
+        answer, labelled.)
     """, """
         `stop` 先发送 SIGTERM，等待一会儿（这里用 `-t 1`，等 1 秒），再发送 SIGKILL。作为 1 号进程运行的 `sleep`
-        不理会 SIGTERM，所以它被强行杀掉：退出码 137 = 128 + 9（SIGKILL）。
+        不理会 SIGTERM，所以它被强行杀掉：退出码 137 = 128 + 9（SIGKILL）。（在 proot 下没有 1 号进程：SIGTERM
+        会立刻结束 `sleep`，所以接下来两个单元格显示的是有命名空间的机器的结果，并有标注。）
     """),
     code("""
+        %%namespaced stop --run
         %dock stop -t 1 web
         status("web")
         %dock logs web
@@ -168,6 +186,7 @@ CELLS = [
         显示进程打印过的内容。再启动它，重启它（= 停止 + 启动），停止它，然后读日志：
     """),
     code("""
+        %%namespaced restart --run
         %dock start web
         %dock restart -t 1 web
         %dock stop -t 1 web

@@ -108,3 +108,25 @@ def test_only_the_chosen_command_gets_a_parser():
     assert all(name in parser.format_help() for name in ("run", "images", "registry", "system"))
     with pytest.raises(UsageError, match=r"invalid choice: 'nope' \(choose from 'run', 'create'"):
         build_parser().parse_args(["nope"])
+
+
+def test_proot_as_root_is_asked_for_and_labelled_on_every_run(home):
+    """proot confines nothing from root: never the default for root, and one WARNING line on
+    every run that asks for it (the notebook shows the same stderr)."""
+    if os.geteuid() != 0:
+        pytest.skip("the warning is for root (a student's proot has only the student's power)")
+    import shutil
+    if shutil.which("proot") is None:
+        pytest.skip("proot is not installed (apt-get install proot)")
+    env_home = home
+    first = minidock(env_home, "run", "--rm", "busybox", "echo", "hi")
+    assert b"security boundary" not in first.stderr  # the default (namespaces) is not proot
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-m", "minidock_magic.cli", "run", "--rm", "--isolation",
+                               "proot", "busybox", "echo", "hi"], capture_output=True,
+                              env={**os.environ, "MINIDOCK_HOME": str(env_home), "MINIDOCK_SNAPSHOTTER": "copy"})
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == b"hi\n"
+        assert done.stderr.count(b"WARNING: proot is not a security boundary") == 1, done.stderr
+    info = minidock(env_home, "info")
+    assert b"not a security boundary" in info.stdout

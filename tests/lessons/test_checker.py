@@ -15,6 +15,7 @@ import pytest
 
 from minidock_magic.containers.options import RunOptions
 from minidock_magic.lessons import (
+    CANNOT,
     DONE,
     EXERCISES,
     HINT,
@@ -27,6 +28,7 @@ from minidock_magic.lessons import (
     exercise,
     use_language,
 )
+from minidock_magic.lessons.backend import has_namespaces, host_isolation
 from minidock_magic.registry import RegistryServer, add_user
 
 pytestmark = pytest.mark.integration  # real containers and a real registry on 127.0.0.1
@@ -258,6 +260,22 @@ def test_lesson_4(busybox_engine):
 # -- lesson 5 -------------------------------------------------------------------------------
 
 
+def test_5_1_is_never_ticked_where_there_is_no_uts_namespace(busybox_engine, monkeypatch):
+    """Under proot the host name is the machine's: the answer says it cannot be checked (no ✔)."""
+    from minidock_magic.lessons import backend
+    engine = busybox_engine
+    try:
+        engine.containers.run("busybox", RunOptions(command=["sleep", "600"], name="server",
+                                                    hostname="classroom"), detach=True)
+        monkeypatch.setattr(backend, "host_isolation", lambda: "proot")
+        answer = check("5.1", engine)
+        assert answer.status == CANNOT and not answer
+        assert str(answer).startswith("⊘ 5.1 Cannot be checked on this host — ") and "proot" in str(answer)
+        assert check("5.1", engine, lang="zh").label == "在这台机器上无法检查"
+    finally:
+        engine.containers.remove("server", force=True)
+
+
 def test_lesson_5(busybox_engine):
     engine = busybox_engine
     assert status("5.1", engine) == TODO and status("5.2", engine) == TODO
@@ -266,7 +284,7 @@ def test_lesson_5(busybox_engine):
                                                        hostname="classroom"))
         assert "created" in check("5.1", engine).message
         engine.containers.start("server")
-        assert status("5.1", engine) == DONE
+        assert status("5.1", engine) == (DONE if has_namespaces(host_isolation()) else CANNOT)
         engine.containers.remove("server", force=True)
         engine.containers.run("busybox", RunOptions(command=["sleep", "600"], name="server"),
                               detach=True)

@@ -120,3 +120,32 @@ def test_exec_output_reaches_the_cell(ip, busybox_engine, capsys):
         assert "inside" in capsys.readouterr().out
     finally:
         ip.run_line_magic("dock", "rm -f box")
+
+
+def test_isolation_is_a_notebook_setting(ip, tmp_path, capsys):
+    """%config DockMagics.isolation = 'proot' (what errors advise) reaches every run; for root it is
+    labelled on every run, and its home copies layers (proot cannot mount overlay)."""
+    import os
+    import shutil
+
+    import pytest
+    from traitlets import TraitError
+
+    if shutil.which("proot") is None:
+        pytest.skip("proot is not installed (apt-get install proot)")
+    with pytest.raises(TraitError):
+        ip.magics_manager.registry["DockMagics"].isolation = "chroot"
+    try:
+        ip.run_line_magic("config", "DockMagics.isolation = 'proot'")
+        ip.run_line_magic("config", f"DockMagics.home = {str(tmp_path / 'proot-home')!r}")
+        ip.run_line_magic("dock", "bootstrap")
+        capsys.readouterr()
+        for _ in range(2):
+            ip.run_line_magic("dock", "run --rm busybox echo hi")
+            out, err = capsys.readouterr()
+            assert "hi" in out
+            assert err.count("not a security boundary") == (1 if os.geteuid() == 0 else 0)
+        inspect = ip.run_line_magic("dock", "run -d --name p busybox true")
+        assert ip.magics_manager.registry["DockMagics"].engine.containers.get("p").isolation == "proot", inspect
+    finally:
+        ip.run_line_magic("config", "DockMagics.isolation = ''")

@@ -146,3 +146,4 @@ def test_device_nodes_in_the_rootfs_open_nothing(rootfs: Path, ns_isolation: Iso
     # the devices bound onto the container's own /dev work.
     script = "mknod /tmp/mem c 1 1 2>/dev/null; head -c1 /tmp/mem >/dev/null 2>&1 && echo open || echo refused"
     assert capture(spec(rootfs, "sh", "-c", script), ns_isolation).out == "refused\n"
+

@@ -34,6 +34,12 @@ def test_default_is_the_strongest_backend_that_works() -> None:
     seccomp = HostCapabilities(proot="/usr/bin/proot")
     assert seccomp.default_isolation() is Isolation.PROOT
     assert "proot fallback" in seccomp.describe()[0]
+    # Root never gets proot by default (it would confine nothing), only when it asks for it.
+    root_in_a_pod = HostCapabilities(is_root=True, proot="/usr/bin/proot")
+    assert root_in_a_pod.default_isolation() is None
+    assert "%config DockMagics.isolation = 'proot'" in root_in_a_pod.describe()[0]
+    assert any("not a security boundary" in line for line in root_in_a_pod.describe())
+    assert any("not a security boundary" in line for line in seccomp.describe())
     nothing = HostCapabilities()
     assert nothing.default_isolation() is None
     assert "containers cannot run" in nothing.describe()[0]
@@ -47,3 +53,13 @@ def test_nothing_is_run_on_the_host_when_no_backend_works(
     monkeypatch.setattr(process, "probe_host", lambda: HostCapabilities())
     with pytest.raises(Unavailable, match="neither namespaces nor proot"):
         process.run(ProcessSpec(rootfs=tmp_path, argv=["true"], env=[]))  # type: ignore[arg-type]
+
+
+def test_a_changed_host_is_probed_again(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    """The cache key covers what can change without a reboot (a seccomp filter, sysctls)."""
+    from minidock_magic.runtime import probe
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    before = probe._cache_file()
+    monkeypatch.setattr(probe, "_FINGERPRINT_FILES", (*probe._FINGERPRINT_FILES, __file__))
+    assert probe._cache_file() != before
