@@ -36,7 +36,7 @@ USERS = ("minidock-store-a", "minidock-store-b")
 SYSTEM_PYTHON = "/usr/bin/python3"
 #: What the engine imports (the registry's server extras too), copied for the users' Python.
 LIBRARIES = ("anyio", "bcrypt", "certifi", "click", "h11", "httpcore", "httptools", "httpx", "idna",
-             "platformdirs", "starlette", "tqdm", "typing_extensions", "uvicorn", "uvloop")
+             "platformdirs", "pyseccomp", "starlette", "tqdm", "typing_extensions", "uvicorn", "uvloop")
 
 OWNER_SCRIPT = r'''
 import io, json, os, sys
