@@ -44,13 +44,14 @@ class ContainerConfig:
     cwd: str = "/"
     user: str = ""
     hostname: str = ""
-    network: str = "none"
+    network: str = "none"          # none | host | container:<id> (shares that one's namespace)
     isolation: str = ""
     auto_remove: bool = False
     interactive: bool = False
     limits: dict[str, Any] | None = None
     labels: dict[str, str] = field(default_factory=dict)
     created: float = 0.0
+    ports: list[list[Any]] = field(default_factory=list)  # published (PortBinding JSON); 0: any
 
     @property
     def short_id(self) -> str:
@@ -68,6 +69,7 @@ class ContainerState:
     finished_at: float = 0.0
     error: str = ""
     restart_count: int = 0
+    ports: list[list[Any]] = field(default_factory=list)  # bound while running (real host ports)
 
 
 def new_id() -> str:
