@@ -28,6 +28,7 @@ from .record import (
     ContainerState,
     ContainerStore,
     is_alive,
+    not_zombie,
     now,
     process_start_time,
 )
@@ -262,7 +263,7 @@ def _owner_alive(state: ContainerState) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not_zombie(state.owner_pid)  # a killed shim its starter has not reaped yet
 
 
 def _shim_env() -> dict[str, str]:

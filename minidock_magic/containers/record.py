@@ -181,10 +181,10 @@ def is_alive(pid: int, start_time: int) -> bool:
         return False
     except PermissionError:
         pass
-    return process_start_time(pid) == start_time and _not_zombie(pid)
+    return process_start_time(pid) == start_time and not_zombie(pid)
 
 
-def _not_zombie(pid: int) -> bool:
+def not_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
