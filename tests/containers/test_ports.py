@@ -22,3 +22,46 @@ def engine(busybox_engine):
 @pytest.mark.parametrize("name", AS_ANY_USER)
 def test_scenario(engine, name: str) -> None:
     scenarios.SCENARIOS[name](engine)
+
+
+def test_proot_shares_the_host_network_honestly(tmp_path, monkeypatch) -> None:
+    """proot has no network namespace: the program's port is the host's. ``-p N:N`` is shown
+    (and checked free first), a real mapping is refused, and nothing is forwarded."""
+    import socket
+
+    from minidock_magic.containers.options import RunOptions
+    from minidock_magic.errors import InvalidArgument, MinidockError
+    from minidock_magic.facade import Minidock
+    monkeypatch.setenv("MINIDOCK_SNAPSHOTTER", "copy")  # proot cannot mount overlays
+    engine = Minidock(tmp_path / "home")
+    engine.bootstrap()
+    with pytest.raises(InvalidArgument, match="proot.*-p 8080:80 cannot be mapped"):
+        engine.containers.create("busybox", RunOptions(command=["true"], publish=["8080:80"],
+                                                       isolation="proot"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    engine.containers.run("busybox", RunOptions(
+        command=SERVE_ON(port), name="p", publish=[f"{port}:{port}"], isolation="proot"),
+        detach=True)
+    try:
+        assert engine.containers.port("p") == [f"{port}/tcp -> 127.0.0.1:{port}"]
+        assert scenarios.wait_for(lambda: _answers(port)), "the program's own port did not answer"
+        with pytest.raises(MinidockError, match="port is already allocated"):  # it is the host's now
+            engine.containers.run("busybox", RunOptions(
+                command=["true"], publish=[f"{port}:{port}"], isolation="proot"), detach=True)
+    finally:
+        for config in engine.containers.store.list():
+            engine.containers.remove(config.id, force=True)
+
+
+def SERVE_ON(port: int) -> list[str]:  # noqa: N802 - reads as the constant it varies
+    return ["sh", "-c", f"mkdir -p /www && echo hi > /www/index.html && "
+            f"exec httpd -f -p 127.0.0.1:{port} -h /www"]
+
+
+def _answers(port: int) -> bool:
+    try:
+        return scenarios.fetch(port) == "hi\n"
+    except OSError:
+        return False
