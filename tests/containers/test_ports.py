@@ -65,3 +65,43 @@ def _answers(port: int) -> bool:
         return scenarios.fetch(port) == "hi\n"
     except OSError:
         return False
+
+
+def test_publish_all_exposed_ports_of_an_attached_container(engine) -> None:
+    """``-P`` publishes the image's EXPOSEd port on a free host port; a container run attached
+    (its owner is this process, not a shim) forwards too, and closes the port when it exits."""
+    import io
+    import threading
+
+    from minidock_magic.containers.options import RunOptions
+    config, _ = engine.containers.run("busybox", RunOptions(command=["true"]),
+                                       stdout=io.BytesIO(), stderr=io.BytesIO())
+    engine.containers.commit(config.id, "exposed:1", changes=["EXPOSE 80"])
+    command = scenarios.SERVE[:2] + [scenarios.SERVE[2].replace("exec httpd -f", "httpd") +
+                                     " && sleep 3"]
+    attached = threading.Thread(target=lambda: engine.containers.run(
+        "exposed:1", RunOptions(command=command, name="attached", publish_all=True),
+        stdout=io.BytesIO(), stderr=io.BytesIO()))
+    attached.start()
+    try:
+        assert scenarios.wait_for(lambda: _published(engine, "attached"))
+        port = int(engine.containers.port("attached", "80")[0].rsplit(":", 1)[1])
+        assert scenarios.wait_for(lambda: _fetched(port) == scenarios.PAGE + "\n")
+    finally:
+        attached.join()
+    assert scenarios.port_free(port) and engine.containers.port("attached") == []
+
+
+def _fetched(port: int) -> str | None:
+    try:
+        return scenarios.fetch(port)
+    except OSError:
+        return None
+
+
+def _published(engine, name: str) -> list[str]:
+    from minidock_magic.errors import NotFound
+    try:
+        return engine.containers.port(name)
+    except NotFound:  # not created yet
+        return []
