@@ -33,9 +33,9 @@ LATENCY_TARGET = Target("≤ 2× podman", ratio=2.0)
 
 
 def serve_command(size_mib: int, port: int = 80) -> list[str]:
-    return ["sh", "-c", f"mkdir -p /www && echo hi > /www/index.html && "
-            f"dd if=/dev/zero of=/www/big bs=1M count={size_mib} 2>/dev/null && "
-            f"exec httpd -f -p {port} -h /www"]
+    return ["sh", "-c", (f"mkdir -p /www && echo hi > /www/index.html && "
+                         f"dd if=/dev/zero of=/www/big bs=1M count={size_mib} 2>/dev/null && "
+                         f"exec httpd -f -p {port} -h /www")]
 
 
 def get(port: int, path: str) -> int:

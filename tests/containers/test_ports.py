@@ -42,7 +42,7 @@ def test_proot_shares_the_host_network_honestly(tmp_path, monkeypatch) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     engine.containers.run("busybox", RunOptions(
-        command=SERVE_ON(port), name="p", publish=[f"{port}:{port}"], isolation="proot"),
+        command=serve_on(port), name="p", publish=[f"{port}:{port}"], isolation="proot"),
         detach=True)
     try:
         assert engine.containers.port("p") == [f"{port}/tcp -> 127.0.0.1:{port}"]
@@ -55,9 +55,9 @@ def test_proot_shares_the_host_network_honestly(tmp_path, monkeypatch) -> None:
             engine.containers.remove(config.id, force=True)
 
 
-def SERVE_ON(port: int) -> list[str]:  # noqa: N802 - reads as the constant it varies
-    return ["sh", "-c", f"mkdir -p /www && echo hi > /www/index.html && "
-            f"exec httpd -f -p 127.0.0.1:{port} -h /www"]
+def serve_on(port: int) -> list[str]:
+    return ["sh", "-c", (f"mkdir -p /www && echo hi > /www/index.html && "
+                          f"exec httpd -f -p 127.0.0.1:{port} -h /www")]
 
 
 def _answers(port: int) -> bool:

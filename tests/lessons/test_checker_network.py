@@ -12,8 +12,8 @@ from tests.containers.ports_scenarios import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-SITE = ["sh", "-c", "mkdir -p /www && echo '<p>my page</p>' > /www/index.html && "
-        "exec httpd -f -p 80 -h /www"]
+SITE = ["sh", "-c", ("mkdir -p /www && echo '<p>my page</p>' > /www/index.html && "
+                     "exec httpd -f -p 80 -h /www")]
 
 
 @pytest.fixture
