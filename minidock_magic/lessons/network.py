@@ -11,8 +11,8 @@ import urllib.request
 from typing import Any
 
 from ..containers.publish import stored_bindings
-from ..errors import NotFound
 from .checker import DONE, HINT, TODO, Msg, Outcome, exercise
+from .exercises import _container
 
 
 def free_port() -> int:
@@ -21,13 +21,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-
-
-def _config(engine: Any, name: str) -> Any | None:
-    try:
-        return engine.containers.get(name)
-    except NotFound:
-        return None
 
 
 def _get(host: str, port: int) -> str | None:
@@ -40,7 +33,7 @@ def _get(host: str, port: int) -> str | None:
 
 @exercise("9.1", "Your own site", "你自己的网站")
 def own_site(engine: Any) -> Outcome:
-    config = _config(engine, "mysite")
+    config = _container(engine, "mysite")
     if config is None:
         return TODO, Msg("no container named mysite yet: %dock run -d --name mysite -p PORT:80 IMAGE",
                          "还没有名为 mysite 的容器：%dock run -d --name mysite -p 端口:80 镜像")
@@ -69,10 +62,10 @@ def own_site(engine: Any) -> Outcome:
 
 @exercise("9.2", "Neighbours on one network", "同一个网络里的邻居")
 def neighbour(engine: Any) -> Outcome:
-    config = _config(engine, "visitor")
+    config = _container(engine, "visitor")
     if config is None:
         return TODO, Msg("no container named visitor yet", "还没有名为 visitor 的容器")
-    site = _config(engine, "mysite")
+    site = _container(engine, "mysite")
     if site is None or config.network != f"container:{site.id}":
         return HINT, Msg("visitor does not share mysite's network: --network container:mysite",
                          "visitor 没有和 mysite 共用网络：--network container:mysite")
