@@ -3,6 +3,8 @@ an unprivileged user in ``test_ports_rootless.py``)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.containers import ports_scenarios as scenarios
@@ -105,3 +107,26 @@ def _published(engine, name: str) -> list[str]:
         return engine.containers.port(name)
     except NotFound:  # not created yet
         return []
+
+
+def test_the_forwarder_lives_in_the_containers_network_namespace(engine) -> None:
+    """What keeps host-only ports out of reach: every connection the forwarder makes starts in
+    the container's network namespace, never the host's."""
+    scenarios.serve(engine, "netns")
+    state = engine.containers.store.state(engine.containers.get("netns").id)
+    forwarders = [pid for pid in _children(state.owner_pid)
+                  if b"minidock_magic.containers.forwarder" in _cmdline(pid)]
+    assert len(forwarders) == 1
+    inside = os.stat(f"/proc/{state.pid}/ns/net").st_ino
+    assert os.stat(f"/proc/{forwarders[0]}/ns/net").st_ino == inside
+    assert inside != os.stat("/proc/self/ns/net").st_ino
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
+def _cmdline(pid: int) -> bytes:
+    with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+        return cmdline.read()
