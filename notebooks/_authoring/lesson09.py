@@ -161,10 +161,12 @@ CELLS = [
     md("""
         `--network host` is the opposite: no namespace of its own, the host's network as it is.
         The same `wget` now reaches the published page — and a server in such a container would
-        listen directly on the host's ports, so there is nothing to map.
+        listen directly on the host's ports, so there is nothing to map. (Under `proot`, which has
+        no namespaces, every container is like this: only `-p 8080:8080` is accepted there.)
     """, """
         `--network host` 正好相反：没有自己的命名空间，直接使用宿主机的网络。同样的 `wget` 现在能取到发布的网页——
-        而这种容器里的服务器会直接监听宿主机的端口，所以也就没有什么需要映射的。
+        而这种容器里的服务器会直接监听宿主机的端口，所以也就没有什么需要映射的。（在没有命名空间的 `proot` 下，
+        每个容器都是这样：那里只接受 `-p 8080:8080` 这种写法。）
     """),
     code("""
         %dock run --rm --network host busybox wget -qO- http://127.0.0.1:{PORT}/
