@@ -132,9 +132,14 @@ class Lifecycle:
             raise
         forwarder = None
         if opened:
+            pid_start = process_start_time(process.pid)
             try:
-                forwarder = ports.Forwarder.start(opened, process.pid,
-                                                  process_start_time(process.pid))
+                forwarder = ports.Forwarder.start(opened, process.pid, pid_start)
+            except MinidockError:
+                if is_alive(process.pid, pid_start):
+                    process.stop(timeout=2.0)
+                    raise
+                shown = []  # it was over before its ports could be: nothing to forward to
             except BaseException:
                 process.stop(timeout=2.0)
                 raise

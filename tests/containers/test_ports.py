@@ -130,3 +130,17 @@ def _children(pid: int) -> list[int]:
 def _cmdline(pid: int) -> bytes:
     with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
         return cmdline.read()
+
+
+def test_a_container_over_before_its_ports_are_forwarded_just_exits(engine) -> None:
+    """``run --rm -p … busybox echo hi``: the program may be gone before the forwarder can join
+    its namespace; that is its normal exit, not an error."""
+    import io
+
+    from minidock_magic.containers.options import RunOptions
+    for _ in range(3):
+        out = io.BytesIO()
+        _, code = engine.containers.run("busybox", RunOptions(
+            command=["sh", "-c", "echo hi; exit 3"], publish=["127.0.0.1::80"], auto_remove=True),
+            stdout=out, stderr=io.BytesIO())
+        assert (code, out.getvalue()) == (3, b"hi\n")
