@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -168,7 +168,7 @@ class Lifecycle:
         return f"container:{state.pid}:{state.pid_start}"
 
     def mark_running(self, config: ContainerConfig, pid: int,
-                     published: list[PortBinding] = ()) -> None:  # type: ignore[assignment]
+                     published: Sequence[PortBinding] = ()) -> None:
         previous = self.store.state(config.id)
         self.store.save_state(config.id, ContainerState(
             status="running", pid=pid, pid_start=process_start_time(pid), owner_pid=os.getpid(),

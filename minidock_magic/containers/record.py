@@ -164,12 +164,13 @@ class ContainerStore:
 
 def process_start_time(pid: int) -> int:
     """Field 22 of /proc/PID/stat (clock ticks since boot): with the pid, names one process."""
+    from ..runtime.netns import start_time_of
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             text = stat.read().decode(errors="replace")
     except (FileNotFoundError, ProcessLookupError):
         return 0
-    return int(text.rsplit(")", 1)[1].split()[19])
+    return start_time_of(text)
 
 
 def is_alive(pid: int, start_time: int) -> bool:

@@ -126,7 +126,6 @@ class Containers:
                                   "the network)")
         shared = shares_host_network(network, options.isolation or default_isolation())
         return as_host_ports(bindings, shared) if shared else bindings
-        return bindings
 
     def run(self, image_text: str, options: RunOptions, *, detach: bool = False,
             stdout: Any = None, stderr: Any = None, stdin: Any = None) -> tuple[ContainerConfig, int]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 from dataclasses import dataclass
 
@@ -24,8 +25,13 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWNET = 0x40000000
 PR_SET_DUMPABLE = 4
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+
+
+@functools.cache
+def _libc() -> ctypes.CDLL:  # loaded when first needed: the engine imports start_time_of
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+    return libc
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ def open_namespaces(pid: int, start_time: int) -> NamespaceFds:
 
 
 def setns(fd: int, nstype: int) -> None:
-    if _libc.setns(fd, nstype) != 0:
+    if _libc().setns(fd, nstype) != 0:
         err = ctypes.get_errno()
         what = "user" if nstype == CLONE_NEWUSER else "network"
         raise OSError(err, f"cannot enter the container's {what} namespace: {os.strerror(err)}")
@@ -83,7 +89,7 @@ def setns(fd: int, nstype: int) -> None:
 def make_undumpable() -> None:
     """Inside a container's user namespace, nothing the container runs may ptrace this process
     or read its memory (a process that is not dumpable is owned by the host's root)."""
-    _libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
 
 
 def enter(namespaces: NamespaceFds) -> None:
