@@ -144,6 +144,8 @@ class Lifecycle:
                 process.stop(timeout=2.0)
                 raise
         self.mark_running(config, process.pid, shown)
+        if forwarder is not None:
+            forwarder.when_lost(lambda: self.store.update_state(config.id, ports=[]))
         return process, forwarder
 
     def _bind_published(self, config: ContainerConfig, isolation: str | None,

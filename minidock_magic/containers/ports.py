@@ -19,6 +19,8 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import Conflict, InvalidArgument, MinidockError
@@ -91,6 +93,7 @@ class Forwarder:
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self.process = process
+        self._stopping = False
 
     @classmethod
     def start(cls, opened: list[tuple[socket.socket, PortBinding]], pid: int,
@@ -117,6 +120,16 @@ class Forwarder:
             raise MinidockError(f"cannot forward published ports: {message or 'the forwarder died'}")
         return cls(process)
 
+    def when_lost(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` (from a watching thread) if the forwarder dies while the container
+        still runs — killed or out of memory — so the record stops showing dead ports."""
+        def watch() -> None:
+            self.process.wait()
+            if not self._stopping:
+                callback()
+        threading.Thread(target=watch, name="forwarder-watch", daemon=True).start()
+
     def stop(self) -> None:
+        self._stopping = True
         self.process.kill()
         self.process.wait()

@@ -96,6 +96,21 @@ def scenario_shim_killed(engine: Any) -> None:
     engine.containers.remove("orphan", force=True)
 
 
+def scenario_forwarder_killed(engine: Any) -> None:
+    """A forwarder killed on its own (the OOM killer, a user): the record stops showing the port."""
+    port = serve(engine, "lost")
+    config = engine.containers.get("lost")
+    owner = engine.containers.store.state(config.id).owner_pid
+    with open(f"/proc/{owner}/task/{owner}/children") as children:
+        for child in children.read().split():
+            with open(f"/proc/{child}/cmdline", "rb") as cmdline:
+                if b"containers.forwarder" in cmdline.read():
+                    os.kill(int(child), signal.SIGKILL)
+    assert wait_for(lambda: engine.containers.port("lost") == []), "a dead forwarder's port is shown"
+    assert wait_for(lambda: port_free(port))
+    assert engine.containers.lifecycle.running(config)  # the container itself runs on
+
+
 def scenario_fifty_parallel(engine: Any) -> None:
     port = serve(engine, "busy")
     with ThreadPoolExecutor(50) as pool:
