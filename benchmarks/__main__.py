@@ -15,7 +15,8 @@ from .context import Context, log
 from .harness import Row, markdown_table, not_yet
 from .tools import ToolMissing, code_under_test, machine_facts, tool_versions
 
-BENCHMARKS = ("container_start", "push_pull", "unpack", "build", "storage", "lessons")
+BENCHMARKS = ("container_start", "push_pull", "unpack", "build", "storage", "lessons",
+              "published_ports")
 DEFAULT_RUNS = 5
 
 

@@ -34,8 +34,14 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--workdir", help="working directory inside the container")
     parser.add_argument("-u", "--user", help="UID[:GID] or name[:group] inside the container")
     parser.add_argument("-h", "--hostname", help="container host name (default: its short id)")
-    parser.add_argument("--network", "--net", default="none", choices=["none", "host"],
-                        help="none: own network namespace with only lo (default); host")
+    parser.add_argument("--network", "--net", default="none", metavar="NETWORK",
+                        help="none: own network namespace with only lo (default); host; "
+                             "container:NAME (share that container's network namespace)")
+    parser.add_argument("-p", "--publish", action="append", default=[],
+                        metavar="[HOSTIP:]HOSTPORT:PORT", help="publish a container port on the "
+                        "host (default address 127.0.0.1)")
+    parser.add_argument("-P", "--publish-all", action="store_true",
+                        help="publish every EXPOSEd port on a free host port")
     parser.add_argument("--entrypoint", help="override the image's ENTRYPOINT")
     parser.add_argument("--rm", action="store_true", help="remove the container when it exits")
     parser.add_argument("-i", "--interactive", action="store_true", help="keep stdin open")
@@ -98,6 +104,8 @@ def _register_common(sub: Subcommands, *, top: bool) -> None:
     sub.add_parser("commit", help="a new image from a container's writable layer", define=_commit)
     sub.add_parser("export", help="a container's whole filesystem as one tar", define=_export)
     sub.add_parser("cp", help="copy files between a container and the host", define=_cp)
+    sub.add_parser("port", help="where a container's ports are published on the host",
+                   define=_port)
     if top:
         sub.add_parser("inspect", help="low-level JSON about containers or images",
                        define=_inspect_any)
@@ -190,6 +198,13 @@ def _cp(cp: argparse.ArgumentParser) -> None:
                     and None)
 
 
+def _port(port: argparse.ArgumentParser) -> None:
+    port.add_argument("container", metavar="CONTAINER")
+    port.add_argument("private", nargs="?", metavar="PRIVATE_PORT[/tcp]")
+    port.set_defaults(handler=lambda engine, args, io: engine.containers.port(args.container,
+                                                                             args.private))
+
+
 def _inspect_any(inspect: argparse.ArgumentParser) -> None:
     inspect.add_argument("targets", nargs="+", metavar="NAME|ID")
     inspect.set_defaults(handler=cmd_inspect)
@@ -217,7 +232,8 @@ def _options(args: argparse.Namespace) -> RunOptions:
                       entrypoint=args.entrypoint, auto_remove=args.rm, interactive=args.interactive,
                       memory=parse_memory(args.memory) if args.memory else None, cpus=args.cpus,
                       pids_limit=args.pids_limit, isolation=args.isolation, labels=labels,
-                      security_opt=list(args.security_opt))
+                      security_opt=list(args.security_opt), publish=list(args.publish),
+                      publish_all=args.publish_all)
 
 
 def warn_if_proot_as_root(isolation: str | None, io: Streams) -> None:

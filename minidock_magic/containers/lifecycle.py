@@ -14,17 +14,21 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import Conflict, MinidockError
 from ..runtime.spec import ProcessSpec, ResourceLimits
+from . import ports
+from .ports import Forwarder
+from .publish import PortBinding
 from .record import (
     ContainerConfig,
     ContainerState,
     ContainerStore,
     is_alive,
+    not_zombie,
     now,
     process_start_time,
 )
@@ -32,12 +36,14 @@ from .record import (
 STOP_POLL = 0.02
 
 
-def process_spec(config: ContainerConfig, mounts: Any, *, stdin: bool = False) -> ProcessSpec:
+def process_spec(config: ContainerConfig, mounts: Any, *, stdin: bool = False,
+                 network: str | None = None) -> ProcessSpec:
     limits = ResourceLimits(**config.limits) if config.limits else None
     return ProcessSpec(rootfs=mounts.rootfs, overlay=mounts.overlay, argv=config.argv,
                        env=config.env, cwd=config.cwd, user=config.user,
-                       hostname=config.hostname or config.short_id, network=config.network,
-                       stdin=stdin, limits=limits, seccomp=config.seccomp)
+                       hostname=config.hostname or config.short_id,
+                       network=network or config.network, stdin=stdin, limits=limits,
+                       seccomp=config.seccomp)
 
 
 class Lifecycle:
@@ -53,11 +59,14 @@ class Lifecycle:
     def state(self, config: ContainerConfig) -> ContainerState:
         """The recorded state, corrected if the process that owned a running container died."""
         state = self.store.state(config.id)
-        if state.status == "running" and not is_alive(state.pid, state.pid_start) \
-                and not _owner_alive(state):
-            state = self.store.update_state(
-                config.id, status="exited", exit_code=state.exit_code if state.exit_code is not None
-                else 137, finished_at=now(), error="the process that ran it went away", pid=0)
+        if state.status == "running" and not _owner_alive(state):
+            if not is_alive(state.pid, state.pid_start):
+                state = self.store.update_state(
+                    config.id, status="exited", exit_code=state.exit_code
+                    if state.exit_code is not None else 137, finished_at=now(),
+                    error="the process that ran it went away", pid=0, ports=[])
+            elif state.ports:  # its forwarder died with its owner: nothing is published now
+                state = self.store.update_state(config.id, ports=[])
         return state
 
     def running(self, config: ContainerConfig) -> bool:
@@ -90,32 +99,88 @@ class Lifecycle:
     def run_attached(self, config: ContainerConfig, *, stdout: Any, stderr: Any,
                      stdin: Any = None, isolation: str | None = None) -> int:
         """Run in this process, output streamed to the caller and copied to the log."""
-        from ..runtime import start
         if self.running(config):
             raise Conflict(f"container {config.name} is already running")
-        mounts = self.mounts_of(config)
         with self.store.open_log(config.id) as log:
-            process = start(process_spec(config, mounts, stdin=stdin is not None),
-                            isolation=config.isolation or isolation,
-                            stdout=Tee(stdout, log), stderr=Tee(stderr, log), stdin=stdin)
-            self.mark_running(config, process.pid)
+            process, forwarder = self.launch(config, isolation=config.isolation or isolation,
+                                             stdout=Tee(stdout, log), stderr=Tee(stderr, log),
+                                             stdin=stdin)
             try:
                 code = process.wait()
             except BaseException:
                 process.stop(timeout=2.0)
-                self.mark_exited(config, 130)
+                code = 130
                 raise
-        self.mark_exited(config, code)
+            finally:
+                if forwarder is not None:
+                    forwarder.stop()
+                self.mark_exited(config, code)
         return code
 
-    def mark_running(self, config: ContainerConfig, pid: int) -> None:
+    def launch(self, config: ContainerConfig, *, isolation: str | None, stdout: Any,
+               stderr: Any, stdin: Any = None) -> tuple[Any, Forwarder | None]:
+        """Start the container's process, its published ports forwarded, and record it as
+        running by the calling process (the shim, or the one running it attached)."""
+        from ..runtime import start
+        opened, shown = self._bind_published(config, isolation)
+        try:
+            network = self._network_of(config)
+            process = start(process_spec(config, self.mounts_of(config), stdin=stdin is not None,
+                                         network=network),
+                            isolation=isolation, stdout=stdout, stderr=stderr, stdin=stdin)
+        except BaseException:
+            ports.close(opened)
+            raise
+        forwarder = None
+        if opened:
+            pid_start = process_start_time(process.pid)
+            try:
+                forwarder = ports.Forwarder.start(opened, process.pid, pid_start)
+            except MinidockError:
+                if is_alive(process.pid, pid_start):
+                    process.stop(timeout=2.0)
+                    raise
+                shown = []  # it was over before its ports could be: nothing to forward to
+            except BaseException:
+                process.stop(timeout=2.0)
+                raise
+        self.mark_running(config, process.pid, shown)
+        if forwarder is not None:
+            forwarder.when_lost(lambda: self.store.update_state(config.id, ports=[]))
+        return process, forwarder
+
+    def _bind_published(self, config: ContainerConfig, isolation: str | None,
+                        ) -> tuple[list[Any], list[PortBinding]]:
+        bindings = [PortBinding.from_json(p) for p in config.ports]
+        if not bindings:
+            return [], []
+        shared = shares_host_network(config.network, isolation or default_isolation())
+        if shared:
+            return [], ports.check_shared_network(bindings, shared)
+        opened = ports.listen_all(bindings)
+        return opened, [binding for _, binding in opened]
+
+    def _network_of(self, config: ContainerConfig) -> str:
+        """What the runtime gets: ``container:PID:START`` for a joined network namespace."""
+        if not config.network.startswith("container:"):
+            return config.network
+        other = self.store.config(config.network.partition(":")[2])
+        state = self.state(other)
+        if state.status != "running":
+            raise Conflict(f"cannot join the network of a non running container: {other.name}")
+        return f"container:{state.pid}:{state.pid_start}"
+
+    def mark_running(self, config: ContainerConfig, pid: int,
+                     published: Sequence[PortBinding] = ()) -> None:
         previous = self.store.state(config.id)
         self.store.save_state(config.id, ContainerState(
             status="running", pid=pid, pid_start=process_start_time(pid), owner_pid=os.getpid(),
-            started_at=now(), restart_count=previous.restart_count + (previous.status != "created")))
+            started_at=now(), restart_count=previous.restart_count + (previous.status != "created"),
+            ports=[binding.to_json() for binding in published]))
 
     def mark_exited(self, config: ContainerConfig, code: int) -> None:
-        self.store.update_state(config.id, status="exited", exit_code=code, finished_at=now(), pid=0)
+        self.store.update_state(config.id, status="exited", exit_code=code, finished_at=now(), pid=0,
+                                ports=[])
 
     # -- stop ----------------------------------------------------------------------------------
     def kill(self, config: ContainerConfig, sig: int = signal.SIGKILL) -> None:
@@ -183,6 +248,20 @@ class Tee:
         self.log.flush()
 
 
+def shares_host_network(network: str, isolation: str) -> str:
+    """Why a container's ports are the host's own (a reason to show), or "" if they are not."""
+    if network == "host":
+        return "the container uses the host's network (--network host)"
+    if isolation == "proot":
+        return "under proot the container shares the host's network (proot has no namespaces)"
+    return ""
+
+
+def default_isolation() -> str:
+    from ..runtime import probe_host
+    return str(probe_host().default_isolation())
+
+
 def _owner_alive(state: ContainerState) -> bool:
     if state.owner_pid <= 0:
         return False
@@ -192,7 +271,7 @@ def _owner_alive(state: ContainerState) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not_zombie(state.owner_pid)  # a killed shim its starter has not reaped yet
 
 
 def _shim_env() -> dict[str, str]:

@@ -18,7 +18,7 @@ class RunOptions:
     workdir: str | None = None
     user: str | None = None
     hostname: str | None = None
-    network: str = "none"
+    network: str = "none"          # none | host | container:NAME
     entrypoint: str | None = None
     auto_remove: bool = False
     interactive: bool = False
@@ -28,6 +28,8 @@ class RunOptions:
     isolation: str | None = None
     labels: dict[str, str] = field(default_factory=dict)
     security_opt: list[str] = field(default_factory=list)  # docker's --security-opt
+    publish: list[str] = field(default_factory=list)  # -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp]
+    publish_all: bool = False                           # -P: every EXPOSEd port, on a free port
 
 
 def process_argv(image_run: dict[str, Any], options: RunOptions) -> list[str]:

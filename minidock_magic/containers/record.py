@@ -44,7 +44,7 @@ class ContainerConfig:
     cwd: str = "/"
     user: str = ""
     hostname: str = ""
-    network: str = "none"
+    network: str = "none"          # none | host | container:<id> (shares that one's namespace)
     isolation: str = ""
     auto_remove: bool = False
     interactive: bool = False
@@ -53,6 +53,7 @@ class ContainerConfig:
     created: float = 0.0
     security_opt: list[str] = field(default_factory=list)
     seccomp: Any = "builtin"       # "builtin", "unconfined" or the profile read at create
+    ports: list[list[Any]] = field(default_factory=list)  # published (PortBinding JSON); 0: any
 
     @property
     def short_id(self) -> str:
@@ -70,6 +71,7 @@ class ContainerState:
     finished_at: float = 0.0
     error: str = ""
     restart_count: int = 0
+    ports: list[list[Any]] = field(default_factory=list)  # bound while running (real host ports)
 
 
 def new_id() -> str:
@@ -171,12 +173,13 @@ class ContainerStore:
 
 def process_start_time(pid: int) -> int:
     """Field 22 of /proc/PID/stat (clock ticks since boot): with the pid, names one process."""
+    from ..runtime.netns import start_time_of
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             text = stat.read().decode(errors="replace")
     except (FileNotFoundError, ProcessLookupError):
         return 0
-    return int(text.rsplit(")", 1)[1].split()[19])
+    return start_time_of(text)
 
 
 def is_alive(pid: int, start_time: int) -> bool:
@@ -188,10 +191,10 @@ def is_alive(pid: int, start_time: int) -> bool:
         return False
     except PermissionError:
         pass
-    return process_start_time(pid) == start_time and _not_zombie(pid)
+    return process_start_time(pid) == start_time and not_zombie(pid)
 
 
-def _not_zombie(pid: int) -> bool:
+def not_zombie(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from ..diff.changes import Change
 from ..results import Tabular, human_age
+from .publish import ps_column, stored_bindings
 from .record import ContainerConfig, ContainerState
 
 
@@ -43,7 +44,8 @@ class ContainerRow:
 @dataclass(frozen=True, repr=False)
 class ContainerList(Tabular):
     rows: list[ContainerRow]
-    headers: ClassVar[list[str]] = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"]
+    headers: ClassVar[list[str]] = ["CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS",
+                                    "NAMES"]
     caption: ClassVar[str] = "Containers: each is a writable layer on its image plus an isolated process"
 
     def __iter__(self) -> Iterator[ContainerRow]:
@@ -59,7 +61,8 @@ class ContainerList(Tabular):
             command = command if len(command) <= 20 else command[:19] + "…"
             created = datetime.fromtimestamp(row.config.created, UTC).isoformat()
             cells.append([row.config.short_id, row.config.image, f'"{command}"', human_age(created),
-                          status_text(row.state), row.config.name])
+                          status_text(row.state), ps_column(stored_bindings(row.state.ports)),
+                          row.config.name])
         return cells
 
 

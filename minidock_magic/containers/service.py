@@ -20,10 +20,18 @@ from ..oci.reference import Reference
 from ..runtime.seccomp import describe as describe_seccomp
 from ..snapshots.base import Snapshotter
 from . import processes
-from .lifecycle import Lifecycle
+from .lifecycle import Lifecycle, default_isolation, shares_host_network
 from .mountpoints import hide_mountpoints
 from .names import random_name
 from .options import RunOptions, parse_signal, process_argv, process_env, seccomp_setting
+from .publish import (
+    PortBinding,
+    as_host_ports,
+    bindings_for,
+    inspect_ports,
+    port_lines,
+    stored_bindings,
+)
 from .record import ContainerConfig, ContainerStore, new_id, now
 
 # create, run and remove are what most calls do, so what only the other commands need (layer
@@ -76,8 +84,8 @@ class Containers:
                                   "home made with MINIDOCK_SNAPSHOTTER=copy for proot containers (in "
                                   "a notebook: %config DockMagics.isolation = 'proot' before "
                                   "%config DockMagics.home = a new home)")
-        if options.network not in ("none", "host"):
-            raise InvalidArgument(f"network {options.network!r} is not available: use none or host")
+        network = self._network(options.network)
+        published = self._published(options, network, run.get("ExposedPorts"))
         name = (options.name or random_name({c.name for c in self.store.list()})).lstrip("/")
         limits = {k: v for k, v in (("memory", options.memory), ("cpus", options.cpus),
                                     ("pids", options.pids_limit)) if v is not None} or None
@@ -89,11 +97,12 @@ class Containers:
             parent_snapshot=parent, argv=argv, env=process_env(run, options.env),
             cwd=options.workdir or run.get("WorkingDir") or "/",
             user=options.user if options.user is not None else run.get("User", ""),
-            hostname=options.hostname or "", network=options.network,
+            hostname=options.hostname or "", network=network,
             isolation=options.isolation or "", auto_remove=options.auto_remove,
             interactive=options.interactive, limits=limits, labels=dict(options.labels),
             security_opt=list(options.security_opt),
-            seccomp=seccomp_setting(options.security_opt), created=now())
+            seccomp=seccomp_setting(options.security_opt), created=now(),
+            ports=[binding.to_json() for binding in published])
         self.store.create(config)  # name conflicts are refused before anything is prepared
         try:
             self.snapshotter.prepare(config.snapshot, parent)
@@ -101,6 +110,27 @@ class Containers:
             self.store.delete(container_id)
             raise
         return config
+
+    def _network(self, text: str) -> str:
+        """``none``, ``host``, or ``container:NAME`` kept as ``container:<id>`` (a rename or a
+        new container of the same name must not change whose namespace is joined)."""
+        if text in ("none", "host"):
+            return text
+        kind, _, other = text.partition(":")
+        if kind != "container" or not other:
+            raise InvalidArgument(f"network {text!r} is not available: use none, host or "
+                                  "container:NAME")
+        return f"container:{self.get(other).id}"
+
+    def _published(self, options: RunOptions, network: str,
+                   exposed: dict[str, Any] | None) -> list[PortBinding]:
+        bindings = bindings_for(options.publish, options.publish_all, exposed)
+        if bindings and network.startswith("container:"):
+            raise InvalidArgument("conflicting options: port publishing and the container type "
+                                  "network mode (publish the ports on the container that owns "
+                                  "the network)")
+        shared = shares_host_network(network, options.isolation or default_isolation())
+        return as_host_ports(bindings, shared) if shared else bindings
 
     def run(self, image_text: str, options: RunOptions, *, detach: bool = False,
             stdout: Any = None, stderr: Any = None, stdin: Any = None) -> tuple[ContainerConfig, int]:
@@ -182,6 +212,7 @@ class Containers:
                        "Env": config.env, "Cmd": config.argv, "Image": config.image,
                        "WorkingDir": config.cwd, "Labels": config.labels},
             "HostConfig": {"NetworkMode": config.network, "AutoRemove": config.auto_remove,
+                           "PortBindings": inspect_ports(stored_bindings(config.ports)),
                            "Memory": (config.limits or {}).get("memory", 0),
                            "NanoCpus": int((config.limits or {}).get("cpus", 0) * 1e9),
                            "PidsLimit": (config.limits or {}).get("pids"),
@@ -191,10 +222,20 @@ class Containers:
                 if config.parent_snapshot else "",
                 "UpperDir": str(self.snapshotter.layer_dirs(config.snapshot)[0]),
                 "MergedDir": str(mounts.rootfs)}},
+            "NetworkSettings": {"Ports": inspect_ports(stored_bindings(state.ports))},
             "Isolation": config.isolation or "default",
             # What the container's processes run under, whatever SecurityOpt says.
             "Seccomp": describe_seccomp(config.seccomp),
         }
+
+    def port(self, text: str, private: str | None = None) -> list[str]:
+        """``docker port``: where the running container's ports are published on the host."""
+        config = self.get(text)
+        lines = port_lines(stored_bindings(self.lifecycle.state(config).ports), private)
+        if private is not None and not lines:
+            raise NotFound(f"No public port '{private if '/' in private else private + '/tcp'}' "
+                           f"published for {config.name}")
+        return lines
 
     def logs(self, text: str, *, follow: bool = False) -> Iterator[bytes]:
         config = self.get(text)

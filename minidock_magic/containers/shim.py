@@ -1,7 +1,8 @@
 """The per-container shim: owns a detached container so it outlives whoever started it.
 
 ``python -m minidock_magic.containers.shim HOME ID READY_FD``: start the container with output
-to its log, report readiness (or the one-line error) on READY_FD, then wait and record the exit.
+to its log (and its published ports forwarded, ``containers.ports``), report readiness (or the
+one-line error) on READY_FD, then wait, close the ports and record the exit.
 It runs in its own session, with no terminal, so closing a notebook or a shell does not kill it.
 """
 
@@ -22,24 +23,22 @@ def main(argv: list[str]) -> int:
     config = engine.containers.store.config(container_id)
     lifecycle = engine.containers.lifecycle
     try:
-        from ..runtime import start
-        from .lifecycle import process_spec
-        mounts = engine.containers.mounts_of(config)
         # Open until the container ends: the runtime pumps the container's pipes into it.
         log = engine.containers.store.open_log(container_id)
         try:
-            process = start(process_spec(config, mounts), isolation=config.isolation or None,
-                            stdout=log.fileno(), stderr=log.fileno())
+            process, forwarder = lifecycle.launch(config, isolation=config.isolation or None,
+                                                  stdout=log.fileno(), stderr=log.fileno())
         except BaseException:
             log.close()
             raise
     except (MinidockError, OSError) as exc:
         _report(ready_fd, {"error": str(exc)})
         return 125
-    lifecycle.mark_running(config, process.pid)
     _report(ready_fd, {"pid": process.pid})
     with log:
         code = process.wait()
+    if forwarder is not None:  # the published ports close before the container is "exited"
+        forwarder.stop()
     lifecycle.mark_exited(config, code)
     if config.auto_remove:
         engine.containers.remove(container_id, force=True)

@@ -15,6 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets  # type: ignore[import-untyped]
 
+from ..containers.publish import ps_column, stored_bindings
 from ..containers.results import status_text
 from ..diff.changes import Change
 from ..images.image import Image, load_image
@@ -163,6 +164,8 @@ class LifecyclePanel(widgets.VBox):
                 self.status_line = f"{self.config.name}: {status_text(state)}"
                 if state.error:
                     self.status_line += f" ({state.error})"
+                if state.ports:  # published: where to open it from the host
+                    self.status_line += " — ports " + ps_column(stored_bindings(state.ports))
             except Exception as error:  # noqa: BLE001
                 self.status, self.status_line = "unknown", f"{self.config.name}: state unknown"
                 self.error = self.error or f"state: {one_line(error)}"

@@ -8,7 +8,7 @@ answers to Chinese (or pass ``lang="zh"``).
 
 from __future__ import annotations
 
-from . import exercises  # noqa: F401  (registers every lesson's exercises)
+from . import exercises, network  # noqa: F401  (registers every lesson's exercises)
 from .checker import (
     CANNOT,
     DONE,
@@ -26,7 +26,8 @@ from .checker import (
     use_language,
 )
 from .home import fresh_home, lessons_dir
+from .network import free_port
 
 __all__ = ["CANNOT", "DONE", "EXERCISES", "HINT", "TODO", "CheckReport", "CheckResult", "Exercise", "Msg",
-           "check", "current_engine", "current_language", "exercise", "fresh_home", "lessons_dir",
+           "check", "current_engine", "current_language", "exercise", "free_port", "fresh_home", "lessons_dir",
            "use_language"]

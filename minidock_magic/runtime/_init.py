@@ -36,6 +36,7 @@ from . import (
     enter,
     etcfiles,
     idmap,
+    netns,
     rootfs,
     seccomp,
 )
@@ -69,9 +70,13 @@ def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> i
     if spec.network == "none":
         flags |= _libc.CLONE_NEWNET
     full_map = False
+    joined = netns.join_for(spec.network)  # --network container:NAME
+    if joined is not None:
+        netns.enter(joined)  # its user namespace (a rootless one's), then its network
     if in_userns:
         plan = idmap.plan()
         full_map = plan.full
+    if in_userns and (joined is None or joined.user is None):
         idmap.enter_user_namespace(flags, plan)
     else:
         try:

@@ -64,7 +64,7 @@ class ProcessSpec:
     cwd: str = "/"
     user: str = ""  # "", "uid", "uid:gid", "name", "name:group"
     hostname: str = ""  # "" means "minidock"
-    network: str = "none"  # "none" (own net namespace, only lo) | "host"
+    network: str = "none"  # "none" (own net namespace, only lo) | "host" | "container:PID:START"
     overlay: OverlayMount | None = None
     stdin: bool = False  # pass the caller's stdin through (else /dev/null)
     tty: bool = False  # the caller's session (no new session) and TERM; stdio stay pipes
@@ -137,6 +137,18 @@ class ExecSpec:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ExecSpec:
         return cls(**data)
+def joined_network(network: str) -> tuple[int, int] | None:
+    """``container:PID:START``: share the network namespace of that process (checked by its
+    start time, so a recycled pid is refused).
+
+    >>> joined_network("container:4242:987"), joined_network("none")
+    ((4242, 987), None)
+    """
+    kind, _, rest = network.partition(":")
+    pid, _, start = rest.partition(":")
+    if kind != "container" or not pid.isdigit() or not start.isdigit():
+        return None
+    return int(pid), int(start)
 
 
 def _existing_dir(path: Path, what: str) -> Path:
@@ -166,7 +178,7 @@ def checked(spec: ProcessSpec) -> ProcessSpec:
         raise InvalidArgument(f"environment entry {bad_env[0]!r} is not of the form NAME=VALUE")
     if not spec.cwd.startswith("/"):
         raise InvalidArgument(f"working directory {spec.cwd!r} must be an absolute path")
-    if spec.network not in NETWORKS:
+    if spec.network not in NETWORKS and joined_network(spec.network) is None:
         raise InvalidArgument(f"network {spec.network!r} is not one of: {', '.join(NETWORKS)}")
     for name, addr in spec.extra_hosts:
         if not name or not addr or any(c.isspace() for c in name + addr):

@@ -151,3 +151,13 @@ def test_lifecycle_panel_drives_a_real_container(containers):
     assert all(button.disabled for button in panel.buttons.values())
     with pytest.raises(NotFound):
         containers.containers.get("sleeper")
+
+
+def test_lifecycle_panel_shows_published_ports(tmp_path):
+    config = ContainerConfig(id="c" * 64, name="web", image="busybox", image_id="", image_target={},
+                             snapshot="s", parent_snapshot=None, argv=["httpd"], env=[])
+    stub = StubContainers(config)
+    stub.state = ContainerState(status="running", started_at=time.time(),
+                                ports=[["127.0.0.1", 8080, 80, "tcp"]])
+    panel = LifecyclePanel(SimpleNamespace(containers=stub), "web")
+    assert panel.status_line.endswith("— ports 127.0.0.1:8080->80/tcp")

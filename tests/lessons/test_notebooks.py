@@ -28,9 +28,9 @@ def by_lesson() -> dict[str, list[Path]]:
 LESSONS = by_lesson()
 
 
-def test_there_are_eight_lessons_in_every_edition():
+def test_there_are_nine_lessons_in_every_edition():
     names = sorted(p.name for p in NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-    assert [n[:2] for n in names] == [f"{i:02d}" for i in range(1, 9)]
+    assert [n[:2] for n in names] == [f"{i:02d}" for i in range(1, 10)]
     for edition in EDITIONS:
         assert sorted(p.name for p in (NOTEBOOKS / edition).glob("[0-9][0-9]-*.ipynb")) == names, edition
 

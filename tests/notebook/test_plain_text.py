@@ -54,8 +54,8 @@ TEXTS = {
         "IMAGE          CREATED   CREATED BY   SIZE   COMMENT",
         f"{ID.short}   N/A       COPY a /     12B")),
     "ps": (container_list(), lines(
-        "CONTAINER ID   IMAGE     COMMAND       CREATED   STATUS    NAMES",
-        'abababababab   busybox   "sleep 600"   N/A       Created   web')),
+        "CONTAINER ID   IMAGE     COMMAND       CREATED   STATUS    PORTS   NAMES",
+        'abababababab   busybox   "sleep 600"   N/A       Created           web')),
     "diff": (Diff([Change(ChangeKind.ADDED, "/diary.txt"), Change(ChangeKind.CHANGED, "/etc"),
                    Change(ChangeKind.DELETED, "/etc/group")]),
              lines("A /diary.txt", "C /etc", "D /etc/group")),
@@ -96,7 +96,7 @@ def test_an_empty_result_says_so(empty):
 
 
 def test_an_empty_table_keeps_its_headers():
-    assert plain(ContainerList([])) == "CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   NAMES"
+    assert plain(ContainerList([])) == "CONTAINER ID   IMAGE   COMMAND   CREATED   STATUS   PORTS   NAMES"
 
 
 def test_a_graph_is_a_picture_with_a_one_line_summary():
