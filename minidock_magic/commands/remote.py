@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from typing import Any
 
@@ -41,7 +42,8 @@ def _push(p: argparse.ArgumentParser) -> None:
 
 
 def _login(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-u", "--username")
+    p.add_argument("-u", "--username", help="inside a JupyterHub, default: $JUPYTERHUB_USER, "
+                   "with $JUPYTERHUB_API_TOKEN as the password (for a class registry)")
     secret = p.add_mutually_exclusive_group()
     secret.add_argument("-p", "--password")
     secret.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
@@ -95,8 +97,12 @@ def cmd_login(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     stdin = io.stdin if io.stdin is not None else sys.stdin
     username, password = args.username, args.password
     interactive = bool(getattr(stdin, "isatty", lambda: False)())
+    hub_token = os.environ.get("JUPYTERHUB_API_TOKEN")
     if password is not None:
         print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", file=io.stderr)
+    elif hub_token and not args.password_stdin and username in (None, os.environ.get("JUPYTERHUB_USER")):
+        # Inside a JupyterHub the class registry (``--auth jupyterhub``) takes the hub's own token.
+        username, password = os.environ.get("JUPYTERHUB_USER"), hub_token
     elif args.password_stdin:
         if not username:
             raise UsageError("login: --password-stdin needs --username (-u)")

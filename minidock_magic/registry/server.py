@@ -28,6 +28,9 @@ __all__ = ["RegistryServer", "add_user", "garbage_collect", "serve"]
 
 
 def _auth(auth_mode: str, htpasswd: Path | str | None) -> Auth:
+    if auth_mode == "jupyterhub":  # a hub-managed service: the hub's users and tokens
+        from .hub import HubAccounts
+        return Auth("jupyterhub", accounts=HubAccounts.from_environment())
     return Auth(auth_mode, Path(htpasswd) if htpasswd is not None else None)  # type: ignore[arg-type]
 
 
