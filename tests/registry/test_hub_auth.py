@@ -160,3 +160,19 @@ def test_login_inside_a_hub_uses_the_hub_token(class_registry: RegistryServer, t
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "stale-token")
     answer = run_command(engine, ["login", class_registry.address])
     assert "incorrect username or password" in repr(answer)
+
+
+def test_the_teacher_lists_the_whole_class(hub_service_env: None, data_dir: Path, tmp_path: Path) -> None:
+    from minidock_magic.commands import Streams, build_parser
+    from minidock_magic.facade import Minidock
+
+    seed(data_dir, "alice/app", "alice/private/draft")
+    with RegistryServer(data_dir, auth_mode="jupyterhub") as server:
+        teacher = Minidock(tmp_path / "teacher")
+        teacher.login(server.address, *TEACHER)
+        args = build_parser().parse_args(["class", server.address])
+        report = args.handler(teacher, args, Streams())
+        assert [(r.repository, r.tag) for r in report.rows] == [("alice/app", "v1"), ("alice/private/draft", "v1")]
+        anonymous = Minidock(tmp_path / "anonymous")
+        args = build_parser().parse_args(["class", server.address])
+        assert [r.repository for r in args.handler(anonymous, args, Streams()).rows] == ["alice/app"]
