@@ -143,7 +143,8 @@ def _marker(name: str, mtime: int) -> tarfile.TarInfo:
 
 
 def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], source: Path,
-                   tar: tarfile.TarFile, clamp: int, marker_mtime: int) -> None:
+                   tar: tarfile.TarFile, clamp: int, marker_mtime: int,
+                   owner: tuple[int, int] | None = None) -> None:
     first_link: dict[tuple[int, int], str] = {}
     real_dirs: set[tuple[str, ...]] = {()}
     for _key, kind, parts in plan:
@@ -163,6 +164,8 @@ def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], sou
         except FileNotFoundError:
             raise NotFound(f"/{name} is in the change list but not in {source}") from None
         info = _tarinfo(name, st, clamp)
+        if owner is not None:
+            info.uid, info.gid = owner
         xattrs = layer_xattrs(path) if not stat.S_ISLNK(st.st_mode) else {}
         info.pax_headers = {f"SCHILY.xattr.{k}": v.decode("utf-8", "surrogateescape")
                             for k, v in xattrs.items()}
@@ -194,12 +197,14 @@ def _write_planned(plan: list[tuple[tuple[str, ...], str, tuple[str, ...]]], sou
 
 
 def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
-                compression: str = "gzip", source_date_epoch: int | None = None) -> LayerInfo:
+                compression: str = "gzip", source_date_epoch: int | None = None,
+                owner: tuple[int, int] | None = None) -> LayerInfo:
     """Write the layer tar of ``changes`` to ``out``; ADDED/CHANGED content comes from ``source``.
 
     ``source`` is the tree holding the new content (a container's merged view, or an overlay
     upper dir). DELETED paths become ``.wh.`` entries; ``Change(..., opaque=True)`` directories
     get an opaque marker. Parents of every path are written too, so the tar stands on its own.
+    ``owner`` (uid, gid), when given, is every entry's owner instead of the files' own.
     """
     if compression not in OCI_LAYER_BY_COMPRESSION:
         raise InvalidArgument(f"unknown layer compression {compression!r}: "
@@ -211,7 +216,7 @@ def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
     uncompressed = stored if compressor is stored else _HashingWriter(compressor)
     with tarfile.open(fileobj=uncompressed, mode="w|", format=tarfile.PAX_FORMAT,  # type: ignore[call-overload]
                       encoding="utf-8", errors="surrogateescape") as tar:
-        _write_planned(plan, Path(source), tar, clamp, clamp if reproducible else 0)
+        _write_planned(plan, Path(source), tar, clamp, clamp if reproducible else 0, owner)
     if compressor is not stored:
         compressor.close()  # flushes the gzip trailer / zstd frame into ``stored``
     return LayerInfo(digest=stored.digest(), diff_id=uncompressed.digest(), size=stored.size,
@@ -219,7 +224,7 @@ def write_layer(changes: Iterable[Change], source: Path, out: BinaryIO, *,
 
 
 def write_tree_layer(root: Path, out: BinaryIO, *, compression: str = "gzip",
-                     source_date_epoch: int | None = None) -> LayerInfo:
+                     source_date_epoch: int | None = None, owner: tuple[int, int] | None = None) -> LayerInfo:
     """Every file under ``root`` as one layer (``import``, the busybox bootstrap, base layers)."""
     return write_layer(changes_between(None, Path(root)), Path(root), out,
-                       compression=compression, source_date_epoch=source_date_epoch)
+                       compression=compression, source_date_epoch=source_date_epoch, owner=owner)

@@ -1,7 +1,8 @@
 """A first image with no network: busybox made from the host's static binary.
 
-The same binary gives the same digest on every machine: the tree is built from the binary's bytes
-and its own applet list, every timestamp is one fixed epoch, and the layer writer is deterministic.
+The same binary gives the same digest on every machine and for every user: the tree is built from
+the binary's bytes and its own applet list, every timestamp is one fixed epoch, every file is
+root's, and the layer writer is deterministic.
 Where busybox is absent, the host's ``/bin/sh`` and the libraries it links are used instead.
 """
 
@@ -102,7 +103,10 @@ def bootstrap_image(content: ContentStore, tmp_dir: Path, *, compression: str = 
             source = host_shell_tree(root)
         else:
             raise Unavailable("no /bin/busybox and no /bin/sh on this host: install busybox-static")
-        layer = store_tree_layer(content, root, compression=compression, epoch=BOOTSTRAP_EPOCH)
+        # root:root, whoever bootstraps: an unprivileged user's files are theirs, and their uid in
+        # the layer would give each student of a class a different busybox (no layer shared).
+        layer = store_tree_layer(content, root, compression=compression, epoch=BOOTSTRAP_EPOCH,
+                                 owner=(0, 0))
     created = rfc3339(BOOTSTRAP_EPOCH)
     config = ImageConfig.create(
         diff_ids=[layer.diff_id],

@@ -25,10 +25,10 @@ def source_date_epoch(default: int | None = None) -> int:
 
 
 def store_tree_layer(content: ContentStore, root: Path, *, compression: str,
-                     epoch: int) -> LayerInfo:
+                     epoch: int, owner: tuple[int, int] | None = None) -> LayerInfo:
     """Write every file under ``root`` as one layer blob, streamed straight into the store."""
     with content.writer() as blob:
-        info = write_tree_layer(root, blob, compression=compression, source_date_epoch=epoch)
+        info = write_tree_layer(root, blob, compression=compression, source_date_epoch=epoch, owner=owner)
         blob.commit()
     return info
 
