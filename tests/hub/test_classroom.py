@@ -89,7 +89,7 @@ def lesson7(room: Classroom, me: str, neighbour: str, barrier: threading.Barrier
         barrier.wait(timeout=900)       # nobody leaves while a neighbour may still pull
     finally:
         kernel.close()
-    return {"replies": replies, "seconds": time.monotonic() - started}
+    return {"replies": replies, "seconds": time.monotonic() - started, "token": token}
 
 
 DELETE = """\
@@ -138,6 +138,8 @@ def test_a_class_on_jupyterhub(room: Classroom) -> None:
         assert stat.S_IMODE(home.stat().st_mode) & 0o077 == 0
 
     teacher_sees_all_and_deletes(room)
+    log = hub.log()   # the hub's, its proxy's and the registry service's output
+    assert "/v2/" in log and not any(str(results[n]["token"]) in log for n in students)
     numbers = {
         "students": len(students), "cores": os.cpu_count(),
         "class_wall_seconds": round(class_seconds, 1),

@@ -20,8 +20,6 @@ from minidock_magic.registry import RegistryServer
 from .conftest import Pusher, check_response, make_image
 from .test_auth import BearerClient, try_pull, try_push
 
-pytest.importorskip("jupyterhub", reason="the hub extra: pip install 'minidock_magic[hub]'")
-
 SERVICE_TOKEN = "service-token-Zq8"
 TOKENS = {"alice-token-1": "alice", "bob-token-2": "bob", "teacher-token-3": "teacher"}
 ADMINS = {"teacher"}
