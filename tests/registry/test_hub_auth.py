@@ -174,3 +174,12 @@ def test_the_teacher_lists_the_whole_class(hub_service_env: None, data_dir: Path
         anonymous = Minidock(tmp_path / "anonymous")
         args = build_parser().parse_args(["class", server.address])
         assert [r.repository for r in args.handler(anonymous, args, Streams()).rows] == ["alice/app"]
+
+
+def test_a_hub_that_does_not_answer_is_a_503_not_a_denial(class_registry: RegistryServer, hub: FakeHub) -> None:
+    hub.shutdown()
+    hub.server_close()
+    with httpx.Client(base_url=class_registry.url, event_hooks={"response": []}) as client:
+        answer = client.get("/v2/alice/app/tags/list", auth=ALICE)
+    assert answer.status_code == 503 and "cannot check the token with the hub" in answer.text
+    assert "alice-token-1" not in answer.text
