@@ -103,7 +103,9 @@ c.Authenticator.admin_users = {{"{teacher}"}}
 
 c.JupyterHub.spawner_class = "jupyterhub.spawner.LocalProcessSpawner"
 c.Spawner.cmd = ["{venv}/bin/jupyterhub-singleuser"]
-c.Spawner.environment = {{"PATH": "{venv}/bin:/usr/bin:/bin"}}
+c.Spawner.environment = {{"PATH": "{venv}/bin:/usr/bin:/bin",
+                         # the one registry %dock login offers the hub token to
+                         "MINIDOCK_CLASS_REGISTRY": "127.0.0.1:{registry_port}"}}
 c.Spawner.start_timeout = 300
 c.Spawner.http_timeout = 300
 

@@ -152,6 +152,9 @@ def test_login_inside_a_hub_uses_the_hub_token(class_registry: RegistryServer, t
     engine = Minidock(tmp_path / "store")
     monkeypatch.setenv("JUPYTERHUB_USER", "bob")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "bob-token-2")   # what a student's kernel is given
+    monkeypatch.setenv("MINIDOCK_CLASS_REGISTRY", class_registry.address)   # what the hub says
+    elsewhere = run_command(engine, ["login", "127.0.0.2:5999"])
+    assert "no password given" in repr(elsewhere)   # the hub token goes to the class registry only
     run_command(engine, ["login", class_registry.address])
     stored = json.loads((tmp_path / "store" / "config.json").read_text())["auths"]
     assert config_key(class_registry.address) in stored
