@@ -285,6 +285,14 @@ class Auth:
 
     def identify(self, authorization: str | None) -> Identity:
         """Who is asking, from the ``Authorization`` header (anonymous when absent)."""
+        identity = self._identify(authorization)
+        if self.mode == "jupyterhub" and identity.user is not None:
+            # Ask the hub whether they are a teacher now (the app calls this in a worker thread),
+            # so the policy checks that follow find the answer cached and never block the loop.
+            self._is_admin(identity.user)
+        return identity
+
+    def _identify(self, authorization: str | None) -> Identity:
         if self.mode == "open" or not authorization:
             return Identity()
         scheme, _, value = authorization.strip().partition(" ")

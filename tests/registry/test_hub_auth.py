@@ -133,6 +133,7 @@ def test_tokens_are_cached_briefly_and_never_echoed(class_registry: RegistryServ
         answers = [client.get("/v2/alice/app/tags/list", auth=ALICE) for _ in range(5)]
         answers.append(client.get("/v2/", auth=("alice", "wrong-token")))
     assert hub.asked["user"] == 2                     # one question per token, then HubAuth's cache
+    assert hub.asked["admin"] == 1                    # is alice a teacher? asked once, then cached
     for answer in answers:
         assert "alice-token-1" not in answer.text and "alice-token-1" not in str(answer.headers)
 
