@@ -118,13 +118,13 @@ class _Parsers(MutableMapping[str, Parser]):
 
 
 def build_parser(prog: str = "minidock") -> Parser:
-    from . import build, containers, images, registry, remote, system
+    from . import build, classroom, containers, images, registry, remote, system
 
     parser = Parser(prog=prog, description="A daemon-less container engine for learning "
                     "images (镜像), containers (容器) and registries (仓库).")
     parser.add_argument("--home", help="store directory (default: $MINIDOCK_HOME or the user data dir)")
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=Parser)
-    for module in (containers, build, images, remote, registry, system):
+    for module in (containers, build, images, remote, registry, classroom, system):
         module.register(sub)
     return parser
 

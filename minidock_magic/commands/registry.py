@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..errors import InvalidArgument
 from . import Streams, Subcommands
@@ -27,11 +29,14 @@ def _registry(registry: argparse.ArgumentParser) -> None:
 
 
 def _serve(serve: argparse.ArgumentParser) -> None:
-    serve.add_argument("--addr", default="127.0.0.1:5000", help="HOST:PORT (default 127.0.0.1:5000)")
+    serve.add_argument("--addr", help="HOST:PORT (default 127.0.0.1:5000; as a hub service, the "
+                                      "address in $JUPYTERHUB_SERVICE_URL)")
     serve.add_argument("--data", required=True, help="directory that holds the registry's blobs")
-    serve.add_argument("--auth", choices=["open", "public", "private"], default="open",
+    serve.add_argument("--auth", choices=["open", "public", "private", "jupyterhub"], default="open",
                        help="open: no login; public: anyone pulls, push needs a login into your "
-                            "own namespace (like Docker Hub); private: everything needs a login")
+                            "own namespace (like Docker Hub); private: everything needs a login; "
+                            "jupyterhub: public, as a hub service, where the login is the hub token "
+                            "and hub admins may delete")
     serve.add_argument("--htpasswd", help="htpasswd file with bcrypt entries (minidock registry adduser)")
     serve.set_defaults(handler=cmd_serve, needs_engine=False)
 
@@ -50,12 +55,23 @@ def _gc(gc: argparse.ArgumentParser) -> None:
 
 def cmd_serve(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     from ..registry import exposure_warning, serve
+    args.addr = args.addr or _service_addr(args.auth)
     if warning := exposure_warning(args.addr, args.auth):
         print(warning, file=io.stderr, flush=True)
     print(f"registry listening on http://{args.addr} (auth: {args.auth}); Ctrl+C stops it",
           file=io.stderr, flush=True)
     serve(args.addr, Path(args.data), args.auth, args.htpasswd)
     return None
+
+
+def _service_addr(auth: str) -> str:
+    """Where the hub expects its service (``url`` in ``c.JupyterHub.services``), else the default."""
+    url = os.environ.get("JUPYTERHUB_SERVICE_URL", "") if auth == "jupyterhub" else ""
+    if url:
+        parsed = urlsplit(url)
+        if parsed.hostname and parsed.port:
+            return f"{parsed.hostname}:{parsed.port}"
+    return "127.0.0.1:5000"
 
 
 def cmd_adduser(engine: Any, args: argparse.Namespace, io: Streams) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import os
 import sys
 from typing import Any
 
@@ -41,7 +42,8 @@ def _push(p: argparse.ArgumentParser) -> None:
 
 
 def _login(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-u", "--username")
+    p.add_argument("-u", "--username", help="inside a JupyterHub, for the class registry "
+                   "($MINIDOCK_CLASS_REGISTRY): default $JUPYTERHUB_USER, with the hub token as password")
     secret = p.add_mutually_exclusive_group()
     secret.add_argument("-p", "--password")
     secret.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
@@ -95,8 +97,11 @@ def cmd_login(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     stdin = io.stdin if io.stdin is not None else sys.stdin
     username, password = args.username, args.password
     interactive = bool(getattr(stdin, "isatty", lambda: False)())
+    hub_token = class_registry_token(args.server)
     if password is not None:
         print("WARNING! Using --password via the CLI is insecure. Use --password-stdin.", file=io.stderr)
+    elif hub_token and not args.password_stdin and username in (None, os.environ.get("JUPYTERHUB_USER")):
+        username, password = os.environ.get("JUPYTERHUB_USER"), hub_token
     elif args.password_stdin:
         if not username:
             raise UsageError("login: --password-stdin needs --username (-u)")
@@ -114,6 +119,18 @@ def cmd_login(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
         raise UsageError("login: a user name is needed: -u USER")
     from ..remotes import account  # httpx costs ~100 ms: only the commands that talk load it
     return account.login(engine, args.server, username, password, trace=_trace(args, io))
+
+
+def class_registry_token(server: str | None) -> str | None:
+    """Inside a JupyterHub, the hub's own token is the login to the class registry (``registry
+    serve --auth jupyterhub``) — and to no other: it is offered only to the host the hub names in
+    ``$MINIDOCK_CLASS_REGISTRY``, never to whatever registry a student types (a token sent to
+    ``docker.io`` or a stranger's server would be theirs to use)."""
+    from ..remotes.credentials import server_host
+    token, named = os.environ.get("JUPYTERHUB_API_TOKEN"), os.environ.get("MINIDOCK_CLASS_REGISTRY")
+    if not (token and named and os.environ.get("JUPYTERHUB_USER")):
+        return None
+    return token if server_host(server or "docker.io") == server_host(named) else None
 
 
 def cmd_logout(engine: Any, args: argparse.Namespace, io: Streams) -> Any:

@@ -1,7 +1,8 @@
 """A first image with no network: busybox made from the host's static binary.
 
-The same binary gives the same digest on every machine: the tree is built from the binary's bytes
-and its own applet list, every timestamp is one fixed epoch, and the layer writer is deterministic.
+The same binary gives the same digest on every machine and for every user: the tree is built from
+the binary's bytes and its own applet list, every timestamp is one fixed epoch, every file is
+root's, and the layer writer is deterministic.
 Where busybox is absent, the host's ``/bin/sh`` and the libraries it links are used instead.
 """
 

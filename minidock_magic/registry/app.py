@@ -96,8 +96,9 @@ def realm_of(request: Request) -> str:
 
 async def _identify(auth: Auth, request: Request) -> Identity:
     header = request.headers.get("authorization")
-    if header and header[:6].lower() == "basic ":
-        return await anyio.to_thread.run_sync(auth.identify, header)  # bcrypt is slow by design
+    if header and (header[:6].lower() == "basic " or auth.mode == "jupyterhub"):
+        # bcrypt is slow by design; the hub is asked over HTTP (HubAuth blocks)
+        return await anyio.to_thread.run_sync(auth.identify, header)
     return auth.identify(header)
 
 

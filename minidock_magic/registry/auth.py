@@ -5,7 +5,12 @@ Modes mirror the two kinds of registry a student meets:
 - ``open``: no auth at all (a registry on localhost for a lesson);
 - ``public``: anyone pulls anonymously; pushing needs a login, and only into your own namespace
   ``<user>/…`` — like Docker Hub;
-- ``private``: everything needs a login — like a company registry.
+- ``private``: everything needs a login — like a company registry;
+- ``jupyterhub``: a class registry run as a JupyterHub service — ``public``'s rules, where the
+  login is the student's own hub API token (checked by ``hub.HubAccounts``), repositories under
+  ``<user>/private/…`` are their owner's alone, and hub admins (teachers) may do anything.
+
+Who the users are is an :class:`Accounts` backend: an htpasswd file, or the hub.
 
 Clients first get ``401`` with ``WWW-Authenticate: Bearer realm=…,service=…,scope=…``, fetch a
 token from ``realm`` (with Basic credentials, or none for anonymous pulls) and retry with
@@ -28,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol, runtime_checkable
 
 import bcrypt
 
@@ -36,8 +41,8 @@ from ..content.atomic import atomic_write_bytes
 from ..errors import Denied, InvalidArgument, Unauthorized
 from .routes import NAME_RE, Endpoint, Route
 
-Mode = Literal["open", "public", "private"]
-MODES: tuple[str, ...] = ("open", "public", "private")
+Mode = Literal["open", "public", "private", "jupyterhub"]
+MODES: tuple[str, ...] = ("open", "public", "private", "jupyterhub")
 REPO_ACTIONS = frozenset({"pull", "push", "delete"})
 USER_RE = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 BCRYPT_MAX_PASSWORD = 72
@@ -118,46 +123,38 @@ class Identity:
         return self.granted is not None
 
 
+class Accounts(Protocol):
+    """Who may log in, and who is a teacher: the backend behind Basic credentials and tokens."""
+
+    def check_password(self, user: str, password: str) -> bool: ...
+
+    def is_admin(self, user: str) -> bool: ...
+
+
+@runtime_checkable
+class TokenAccounts(Accounts, Protocol):
+    """A backend that can name the owner of a bare token (JupyterHub's API tokens)."""
+
+    def user_for_token(self, token: str) -> str | None: ...
+
+
 @dataclass
-class Auth:
-    mode: Mode = "open"
-    htpasswd: Path | None = None
-    service: str = "minidock"
-    token_ttl: int = 300
+class HtpasswdAccounts:
+    """Users in an htpasswd file (bcrypt entries), re-read when the file changes; no admins."""
+
+    path: Path
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     _users: dict[str, bytes] = field(default_factory=dict, repr=False)
     _users_stamp: tuple[float, int] | None = field(default=None, repr=False)
     _verified: set[bytes] = field(default_factory=set, repr=False)
 
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise InvalidArgument(f"unknown auth mode {self.mode!r}: use one of {', '.join(MODES)}")
-        if self.mode != "open" and self.htpasswd is None:
-            raise InvalidArgument(f"auth mode {self.mode!r} needs an htpasswd file (minidock registry adduser)")
-
-    # -- policy --------------------------------------------------------------------------------
-    def allowed(self, user: str | None, kind: str, name: str) -> frozenset[str]:
-        """The actions the mode grants ``user`` (None: anonymous) on a resource."""
-        if kind == "registry":
-            ok = self.mode != "private" or user is not None
-            return frozenset({"*"}) if ok and name == "catalog" else frozenset()
-        if self.mode == "open" or (self.mode == "private" and user is not None):
-            return REPO_ACTIONS
-        if self.mode == "public":
-            own = user is not None and (name == user or name.startswith(user + "/"))
-            return REPO_ACTIONS if own else frozenset({"pull"})
-        return frozenset()
-
-    # -- credentials ---------------------------------------------------------------------------
     def _load_users(self) -> dict[str, bytes]:
-        if self.htpasswd is None:
-            return {}
         try:
-            st = os.stat(self.htpasswd)
+            st = os.stat(self.path)
         except OSError:
             return {}
         if self._users_stamp != (st.st_mtime, st.st_size):  # reload after add_user
-            self._users, self._users_stamp = load_htpasswd(self.htpasswd), (st.st_mtime, st.st_size)
+            self._users, self._users_stamp = load_htpasswd(self.path), (st.st_mtime, st.st_size)
             self._verified.clear()
         return self._users
 
@@ -177,6 +174,66 @@ class Auth:
             self._verified.add(key)
         return ok
 
+    def is_admin(self, user: str) -> bool:
+        return False
+
+
+def is_private(name: str, owner: str | None) -> bool:
+    """``<user>/private/…`` is its owner's alone (in ``jupyterhub`` mode): a student's draft.
+
+    >>> is_private("alice/private/app", "bob"), is_private("alice/private/app", "alice")
+    (True, False)
+    >>> is_private("alice/app", None)
+    False
+    """
+    namespace, _, rest = name.partition("/")
+    return rest.split("/", 1)[0] == "private" and namespace != owner
+
+
+@dataclass
+class Auth:
+    mode: Mode = "open"
+    htpasswd: Path | None = None
+    service: str = "minidock"
+    token_ttl: int = 300
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    #: Default: the htpasswd file's users.
+    accounts: Accounts | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InvalidArgument(f"unknown auth mode {self.mode!r}: use one of {', '.join(MODES)}")
+        if self.accounts is None and self.htpasswd is not None:
+            self.accounts = HtpasswdAccounts(self.htpasswd, self.secret)
+        if self.mode == "jupyterhub" and self.accounts is None:
+            raise InvalidArgument("auth mode 'jupyterhub' needs the hub's accounts (run it as a hub service)")
+        if self.mode != "open" and self.accounts is None:
+            raise InvalidArgument(f"auth mode {self.mode!r} needs an htpasswd file (minidock registry adduser)")
+
+    # -- policy --------------------------------------------------------------------------------
+    def allowed(self, user: str | None, kind: str, name: str) -> frozenset[str]:
+        """The actions the mode grants ``user`` (None: anonymous) on a resource."""
+        if kind == "registry":
+            ok = self.mode != "private" or user is not None
+            return frozenset({"*"}) if ok and name == "catalog" else frozenset()
+        if self.mode == "open" or (self.mode == "private" and user is not None):
+            return REPO_ACTIONS
+        if self.mode in ("public", "jupyterhub"):
+            own = user is not None and (name == user or name.startswith(user + "/"))
+            if own or (self.mode == "jupyterhub" and user is not None and self._is_admin(user)):
+                return REPO_ACTIONS
+            if self.mode == "jupyterhub" and is_private(name, user):
+                return frozenset()
+            return frozenset({"pull"})
+        return frozenset()
+
+    def _is_admin(self, user: str) -> bool:
+        return self.accounts is not None and self.accounts.is_admin(user)
+
+    # -- credentials ---------------------------------------------------------------------------
+    def check_password(self, user: str, password: str) -> bool:
+        return self.accounts is not None and self.accounts.check_password(user, password)
+
     def basic_user(self, header_value: str) -> str:
         """The user of a ``Basic`` credential, or Unauthorized."""
         try:
@@ -185,6 +242,13 @@ class Auth:
             raise Unauthorized("malformed Basic credentials") from None
         if not user or not self.check_password(user, password):
             raise Unauthorized("incorrect username or password")
+        return user
+
+    def token_user(self, token: str) -> str:
+        """The owner of a bare hub API token (``Authorization: token …`` or a Bearer that is not ours)."""
+        user = self.accounts.user_for_token(token) if isinstance(self.accounts, TokenAccounts) else None
+        if user is None:
+            raise Challenge("invalid or expired token")
         return user
 
     # -- tokens --------------------------------------------------------------------------------
@@ -221,13 +285,24 @@ class Auth:
 
     def identify(self, authorization: str | None) -> Identity:
         """Who is asking, from the ``Authorization`` header (anonymous when absent)."""
+        identity = self._identify(authorization)
+        if self.mode == "jupyterhub" and identity.user is not None:
+            # Ask the hub whether they are a teacher now (the app calls this in a worker thread),
+            # so the policy checks that follow find the answer cached and never block the loop.
+            self._is_admin(identity.user)
+        return identity
+
+    def _identify(self, authorization: str | None) -> Identity:
         if self.mode == "open" or not authorization:
             return Identity()
         scheme, _, value = authorization.strip().partition(" ")
         if scheme.lower() == "basic":
             return Identity(self.basic_user(value.strip()))
-        if scheme.lower() == "bearer":
+        hub = isinstance(self.accounts, TokenAccounts)
+        if scheme.lower() == "bearer" and not (hub and value.strip().count(".") != 2):
             return self.verify_token(value.strip())
+        if hub and scheme.lower() in ("bearer", "token"):
+            return Identity(self.token_user(value.strip()))
         raise Challenge(f"unsupported authorization scheme {scheme[:20]!r}")
 
     # -- per request ---------------------------------------------------------------------------
@@ -255,10 +330,14 @@ class Auth:
         if action not in self.allowed(identity.user, kind, name):
             if identity.user is None:
                 raise Challenge(f"authentication required to {action} {name}", scope)
-            raise Denied(f"user {identity.user} may not {action} {name}"
-                         + (": push only into your own namespace" if self.mode == "public" else ""))
+            raise Denied(f"user {identity.user} may not {action} {name}: " + self._why_not(name))
         if identity.granted is not None and (kind, name, action) not in identity.granted:
             raise Challenge(f"token does not grant {action} on {name}", scope, insufficient=True)
+
+    def _why_not(self, name: str) -> str:
+        if self.mode == "jupyterhub" and is_private(name, None):
+            return "a private repository is its owner's alone"
+        return "push only into your own namespace" if self.mode != "private" else "not allowed"
 
     def challenge_header(self, realm: str, error: Challenge) -> str:
         value = f'Bearer realm="{realm}",service="{self.service}"'

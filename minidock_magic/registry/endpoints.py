@@ -105,7 +105,10 @@ async def base(reg: Registry, request: Request, route: Route, identity: Identity
 
 async def catalog(reg: Registry, request: Request, route: Route, identity: Identity) -> Response:
     q = request.query_params
-    names, more = paginate(reg.storage.repositories(), q.get("n"), q.get("last"))
+    # Only what the asker may pull: a private repository's name is not shown to others either.
+    visible = [name for name in reg.storage.repositories()
+               if "pull" in reg.auth.allowed(identity.user, "repository", name)]
+    names, more = paginate(visible, q.get("n"), q.get("last"))
     headers = {}
     if more:
         headers["Link"] = f'</v2/_catalog?n={len(names)}&last={quote(names[-1], safe="")}>; rel="next"'

@@ -29,6 +29,9 @@ __all__ = ["RegistryServer", "add_user", "exposure_warning", "garbage_collect", 
 
 
 def _auth(auth_mode: str, htpasswd: Path | str | None) -> Auth:
+    if auth_mode == "jupyterhub":  # a hub-managed service: the hub's users and tokens
+        from .hub import HubAccounts
+        return Auth("jupyterhub", accounts=HubAccounts.from_environment())
     return Auth(auth_mode, Path(htpasswd) if htpasswd is not None else None)  # type: ignore[arg-type]
 
 

@@ -21,6 +21,28 @@ def test_two_bootstraps_in_two_homes_give_the_same_digest(tmp_path):
     assert len(first.layers) == 1
 
 
+def test_bootstrap_is_the_same_for_every_user(tmp_path, monkeypatch):
+    """Each student of a class bootstraps their own busybox; the layer must not record whose files
+    they were (as an unprivileged user: that user's uid), or no two students share it."""
+    from minidock_magic.images import bootstrap
+
+    make_tree = bootstrap.busybox_tree
+
+    def as_a_student(root, busybox):
+        version = make_tree(root, busybox)
+        for path in [root, *root.rglob("*")]:  # what an unprivileged user's tree looks like
+            os.chown(path, 1234, 1234, follow_symlinks=False)
+        return version
+
+    expected = Minidock(tmp_path / "root").bootstrap()
+    monkeypatch.setattr(bootstrap, "busybox_tree", as_a_student)
+    student = Minidock(tmp_path / "student").bootstrap()
+    assert student.digest == expected.digest
+    layer = Minidock(tmp_path / "student").content.open(student.layers[0].digest)
+    with tarfile.open(fileobj=layer, mode="r|gz") as tar:
+        assert {(m.uid, m.gid) for m in tar} == {(0, 0)}
+
+
 def test_busybox_is_made_on_first_use(engine):
     image = engine.image("busybox")
     assert image.names[0].familiar == "busybox:latest"

@@ -60,7 +60,7 @@ def test_every_subcommand_through_the_magic(ip, busybox_engine, tmp_path, capsys
         ok(f"build -t built:1 {tmp_path}", cell="FROM busybox\nRUN echo built > /built\n")
         ok("builder ls"); ok("builder prune")
         ok(f"tag busybox {host}/me/box:1"); ok(f"push {host}/me/box:1"); ok(f"pull {host}/me/box:1")
-        ok(f"search --registry {host} box"); ok(f"manifest inspect {host}/me/box:1")
+        ok(f"search --registry {host} box"); ok(f"manifest inspect {host}/me/box:1"); ok(f"class {host}")
         ok(f"login -u me -p secret {host}"); ok(f"logout {host}")
         ok(f"registry garbage-collect --data {tmp_path / 'registry'}")
         ok("rmi me/box:1"); ok("image rm committed:1"); ok("system df"); ok("system check")
