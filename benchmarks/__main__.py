@@ -11,7 +11,7 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from .context import Context, log
+from .context import Context, bytecode_facts, log
 from .harness import Row, markdown_table, not_yet
 from .tools import ToolMissing, code_under_test, machine_facts, tool_versions
 
@@ -60,7 +60,7 @@ def run_all(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    facts = machine_facts()
+    facts = machine_facts() | bytecode_facts()
     started = time.monotonic()
     rows, durations = run_all(args)
     facts["load average after"] = machine_facts()["load average (1/5/15 min)"]

@@ -166,5 +166,10 @@ def code_under_test() -> str:
     root = Path(minidock_magic.__file__).resolve().parents[1]
     result = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True, check=False)
-    commit = result.stdout.strip() or "no git"
-    return f"{root} at {commit} (plus uncommitted work)" if commit != "no git" else str(root)
+    commit = result.stdout.strip()
+    if not commit:
+        return str(root)
+    status = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                            capture_output=True, text=True, check=False)
+    dirty = bool(status.stdout.strip())
+    return f"{root} at {commit}" + (" (plus uncommitted work)" if dirty else "")
