@@ -15,7 +15,8 @@ from .context import Context, bytecode_facts, log
 from .harness import Row, markdown_table, not_yet
 from .tools import ToolMissing, code_under_test, machine_facts, tool_versions
 
-BENCHMARKS = ("container_start", "push_pull", "unpack", "build", "storage", "lessons")
+#: Each a module here with ``run(ctx) -> list[Row]``; add a new one to this tuple.
+BENCHMARKS = ("container_start", "start_floor", "push_pull", "unpack", "build", "storage", "lessons")
 DEFAULT_RUNS = 5
 
 
