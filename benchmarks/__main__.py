@@ -19,7 +19,7 @@ from .harness import Row, not_yet
 from .tools import ToolMissing, code_under_test, machine_facts, tool_versions
 
 #: Each a module here with ``run(ctx) -> list[Row]``; add a new one to this tuple.
-BENCHMARKS = ("container_start", "start_floor", "push_pull", "unpack", "build", "storage", "lessons")
+BENCHMARKS = ("container_start", "start_floor", "push_pull", "transport", "unpack", "build", "storage", "lessons")
 DEFAULT_RUNS = 5
 
 

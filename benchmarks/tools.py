@@ -73,10 +73,10 @@ def wait_until(ready: Callable[[], bool], what: str, timeout: float = 20.0,
         time.sleep(0.02)
 
 
-def http_ok(url: str) -> bool:
+def http_ok(url: str, verify: Path | None = None) -> bool:
     import httpx
     try:
-        return httpx.get(url, timeout=1).status_code < 500
+        return httpx.get(url, timeout=1, verify=str(verify) if verify else True).status_code < 500
     except httpx.TransportError:
         return False
 
