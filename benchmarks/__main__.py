@@ -13,8 +13,8 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from .context import Context, bytecode_facts, log
 from . import report
+from .context import Context, bytecode_facts, log
 from .harness import Row, not_yet
 from .tools import ToolMissing, code_under_test, machine_facts, tool_versions
 

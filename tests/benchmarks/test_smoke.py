@@ -13,8 +13,8 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-MEASURED = ("container start, CLI process, bytecode cached (what a user gets: pip compiles it, "
-            "Python may write it)", "container start, warm Python process",
+MEASURED = (("container start, CLI process, bytecode cached (what a user gets: pip compiles it, "
+             "Python may write it)"), "container start, warm Python process",
             "container start, warm process in parts",
             "push, end to end", "push, client only", "push, server only",
             "pull, end to end", "pull, client only", "pull, server only", "pull and unpack, client only",
