@@ -10,7 +10,11 @@ alternating the variants:
 2. **An https client's set-up**, in a fresh process (what every CLI pull/push pays): import
    untimed, then ``RegistryClient(host)``, ``ping()`` (the first request: connection, TLS
    handshake, CA bundle) and ``close()`` — our transport against httpx's.
-3. **Parallel layer downloads**: a 3-layer and a 10-layer image (busybox plus random layers, the
+3. **``import httpx`` in a fresh process**, as ``minidock`` does it (httpx's own command-line
+   client marked absent: ``cli._skip_httpx_cli``) and as is (it imports click, rich and
+   pygments when they are installed) — what a CLI pull or push pays before its first request,
+   and the most a CLI without httpx could save.
+4. **Parallel layer downloads**: a 3-layer and a 10-layer image (busybox plus random layers, the
    same total size) fetched blob after blob, as ``pull`` does, against a thread pool over one
    client (``http.client`` and hashing release the GIL for each 1 MiB piece).
 """
@@ -98,6 +102,23 @@ print(time.perf_counter() - started)
 """
 
 
+IMPORT = """\
+import sys, time
+if sys.argv[1] == "skip":
+    from minidock_magic.cli import _skip_httpx_cli
+    _skip_httpx_cli()
+started = time.perf_counter()
+import httpx
+print(time.perf_counter() - started)
+"""
+
+
+def _import_httpx(skip_cli: bool, env: dict[str, str]) -> float:
+    result = subprocess.run([sys.executable, "-c", IMPORT, "skip" if skip_cli else "as-is"], env=env,
+                            capture_output=True, text=True, check=True)
+    return float(result.stdout.strip())
+
+
 def _setup(registry: DockerRegistry, ours: bool, env: dict[str, str]) -> float:
     """An https client made and used once, in a fresh process; the time it reports."""
     # Our transport trusts the certificate as httpx's default does: through SSL_CERT_FILE.
@@ -147,12 +168,13 @@ def run(ctx: Context) -> list[Row]:
             lambda: http("big"), lambda: http("big", ours=False),
             lambda: https("big"), lambda: https("big", ours=False),
             lambda: _setup(secure, True, env), lambda: _setup(secure, False, env),
+            lambda: _import_httpx(True, env), lambda: _import_httpx(False, env),
             lambda: http("layers3"), lambda: http("layers3", workers=WORKERS),
             lambda: http("layers10"), lambda: http("layers10", workers=WORKERS)]
         log(f"transport: {ctx.runs} rounds of [big over http: ours, httpx's; over https: ours, "
-            f"httpx's; https client set-up: ours, httpx's; 3 layers: one by one, {WORKERS} threads; "
+            f"httpx's; https client set-up: ours, httpx's; import httpx: without its CLI, as is; 3 layers: one by one, {WORKERS} threads; "
             f"10 layers: one by one, {WORKERS} threads]")
-        (ours_http, httpx_http, ours_https, httpx_https, ours_setup, httpx_setup,
+        (ours_http, httpx_http, ours_https, httpx_https, ours_setup, httpx_setup, lean, full,
          seq3, par3, seq10, par10) = alternate(measures, ctx.runs, log)
     ours_label, httpx_label = "`StdlibTransport` (http.client)", "`httpx.HTTPTransport` (httpcore, h11)"
     size = f"{total / (1 << 20):.0f} MiB of layers on busybox"
@@ -163,6 +185,9 @@ def run(ctx: Context) -> list[Row]:
             tuple(ours_https), tuple(httpx_https)),
         Row("registry client, https set-up and first request (fresh process, imports untimed)",
             ours_label, httpx_label, tuple(ours_setup), tuple(httpx_setup)),
+        Row("`import httpx`, fresh process: as the `minidock` CLI does it, against as is",
+            "httpx's own CLI module marked absent", "as is (imports click, rich, pygments)",
+            tuple(lean), tuple(full)),
         Row(f"pull's blob fetches, 3 layers ({size}): {WORKERS} threads against one by one",
             f"{WORKERS} threads", "one by one (as `pull` does)", tuple(par3), tuple(seq3)),
         Row(f"pull's blob fetches, 10 layers ({size}): {WORKERS} threads against one by one",
