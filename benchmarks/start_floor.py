@@ -12,6 +12,10 @@ of the user rows (``context.use_bytecode_cache``):
 5. the container in this (warm) process, in parts: the runtime alone (supervisor, namespaces,
    mounts, exec, exit status) and the bookkeeping around it (create, state records, remove).
 
+Each is timed by two clocks: wall time, and CPU time (user + system of the process and the
+children it waited for), which other load on the machine disturbs far less — the rows to read
+when the host is busy.
+
 Parts are differences of paired samples (each round's own), medians over rounds; "the CLI's own
 work" is what the whole CLI spends beyond its imports, minus the warm container's runtime and
 bookkeeping: argument parsing, opening the home, first-use work a warm process has done before.
@@ -28,7 +32,7 @@ from .container_start import RUN, _Parts
 from .context import Context, log
 from .harness import Measure, Row, alternate
 from .peers import client_env
-from .tools import minidock_argv, run_timed
+from .tools import BothClocks, minidock_argv, run_timed
 
 NAME = "start_floor"
 
@@ -71,33 +75,43 @@ def run(ctx: Context) -> list[Row]:
     modules = [m for m in modules if m not in ("runpy", "minidock_magic.cli")] + ["minidock_magic.cli"]
     imports = "import " + ", ".join(modules)
     parts = _Parts(Minidock(ctx.copy_busybox_home(ctx.workspace / "floor-api-home")))
-    measures: list[Measure] = [
-        lambda: run_timed(sys.executable, "-S", "-c", "pass", env=env),
-        lambda: run_timed(sys.executable, "-c", "pass", env=env),
-        lambda: run_timed(sys.executable, "-c", imports, env=env),
-        lambda: run_timed(*cli, env=env),
-        parts]
+    processes = [BothClocks(lambda: run_timed(sys.executable, "-S", "-c", "pass", env=env)),
+                 BothClocks(lambda: run_timed(sys.executable, "-c", "pass", env=env)),
+                 BothClocks(lambda: run_timed(sys.executable, "-c", imports, env=env)),
+                 BothClocks(lambda: run_timed(*cli, env=env))]
+    measures: list[Measure] = [*processes, parts]
     log(f"start floor: {ctx.runs} rounds of [python -S, python, python + {len(modules)} imports, "
-        "minidock run, the container in parts in this process]")
-    bare, site, imported, whole, _ = alternate(measures, ctx.runs, log)
-    runtime = parts.samples["runtime"][1:]
-    bookkeeping = [sum(parts.samples[k][i + 1] for k in parts.samples if k != "runtime")
-                   for i in range(len(runtime))]
+        "minidock run, the container in parts in this process], wall and CPU time")
+    wall = alternate(measures, ctx.runs, log)[:4]
+    cpu = [p.cpu[1:] for p in processes]  # [0] is the warm-up round
+    return (_rows("wall time", f"{len(modules)} top-level", wall, parts.samples)
+            + _rows("CPU time", f"{len(modules)} top-level", cpu, parts.cpu))
+
+
+def _rows(clock: str, imports: str, processes: list[list[float]],
+          parts: dict[str, list[float]]) -> list[Row]:
+    """The parts, each a difference of paired samples of one round: ``processes`` are the
+    samples of python -S, python, python + imports and the whole CLI; ``parts`` the warm
+    container's, whose first sample is the warm-up round."""
+    bare, site, imported, whole = processes
+    runtime = parts["runtime"][1:]
+    bookkeeping = [sum(parts[k][i + 1] for k in parts if k != "runtime") for i in range(len(runtime))]
     own = [w - i - r - b for w, i, r, b in zip(whole, imported, runtime, bookkeeping)]
     label = "`minidock run --rm busybox true`"
 
     def row(part: str, how: str, samples: list[float]) -> Row:
-        return Row(f"CLI start, floor of a part: {part}", how, label, tuple(samples), tuple(whole))
+        return Row(f"CLI start, floor of a part ({clock}): {part}", how, label, tuple(samples),
+                   tuple(whole))
 
     return [
         row("the interpreter", "`python -S -c pass`", bare),
         row("site (this environment's .pth files)", "`python -c pass` − `python -S -c pass`",
             [s - b for s, b in zip(site, bare)]),
-        row(f"imports ({len(modules)} top-level, as a run imports them)",
+        row(f"imports ({imports}, as a run imports them)",
             "`python -c 'import …'` − `python -c pass`", [i - s for i, s in zip(imported, site)]),
         row("the container: runtime (warm, in process)", "`runtime.start(spec).wait()`", runtime),
         row("the container: bookkeeping (warm, in process)", "create + state records + remove",
             bookkeeping),
         row("the CLI's own work", "whole − imports − runtime − bookkeeping", own),
-        Row("CLI start, whole", label, "", tuple(whole)),
+        Row(f"CLI start, whole ({clock})", label, "", tuple(whole)),
     ]

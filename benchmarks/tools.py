@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import shutil
 import socket
 import subprocess
@@ -48,6 +49,28 @@ def run_timed(*argv: str | os.PathLike[str], env: dict[str, str] | None = None,
             raise RuntimeError(f"{' '.join(map(str, argv))} failed ({result.returncode}):\n"
                                f"{result.stderr.decode(errors='replace')[-2000:]}")
     return timed(call)
+
+
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and of every child it has waited for (their own
+    waited-for children included): far less sensitive to other load than wall time."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class BothClocks:
+    """A measure (returning wall time, as ``alternate`` wants) that also keeps the CPU time each
+    call used, in ``cpu`` — the first entry is ``alternate``'s untimed warm-up round."""
+
+    def __init__(self, measure: Callable[[], float]) -> None:
+        self.measure = measure
+        self.cpu: list[float] = []
+
+    def __call__(self) -> float:
+        before = cpu_seconds()
+        wall = self.measure()
+        self.cpu.append(cpu_seconds() - before)
+        return wall
 
 
 def minidock_argv() -> list[str]:
