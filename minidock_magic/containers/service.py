@@ -20,7 +20,6 @@ from ..oci.reference import Reference
 from ..snapshots.base import Snapshotter
 from . import processes
 from .lifecycle import Lifecycle
-from .mountpoints import hide_mountpoints
 from .names import random_name
 from .options import RunOptions, parse_signal, process_argv, process_env
 from .record import ContainerConfig, ContainerStore, new_id, now
@@ -242,6 +241,7 @@ class Containers:
         init layer, the empty files that /etc/hosts & co. are bind-mounted onto are not the
         container's doing, so neither ``diff`` shows them nor ``commit`` keeps them."""
         changes, source = self.snapshotter.changes(config.snapshot)
+        from .mountpoints import hide_mountpoints  # with diff.changes: only `diff` needs them
         return hide_mountpoints(changes, source), source
 
     def diff(self, text: str) -> Diff:
