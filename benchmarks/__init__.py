@@ -6,5 +6,5 @@ ours, peer, …) so that load from anything else on the machine falls on both al
 is the median of the per-run ratios ours/peer (below 1: we are faster).
 
 One module per subject, each with ``NAME`` and ``run(ctx) -> list[Row]``:
-``container_start``, ``push_pull``, ``unpack``, ``build``, ``storage``, ``lessons``.
+``container_start``, ``start_floor``, ``push_pull``, ``transport``, ``unpack``, ``build``, ``storage``, ``lessons``.
 """

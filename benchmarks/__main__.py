@@ -1,4 +1,6 @@
-"""``python -m benchmarks [--quick] [--only NAME] [--runs N] [--json FILE]``: the table on stdout."""
+"""``python -m benchmarks [--quick] [--only NAME] [--runs N] [--json FILE] [--results FILE]``: the
+table on stdout; ``--json`` keeps every sample, ``--results`` rewrites the generated part of
+RESULTS.md (``benchmarks.report``)."""
 
 from __future__ import annotations
 
@@ -11,12 +13,14 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from .context import Context, log
-from .harness import Row, markdown_table, not_yet
+from . import report
+from .context import Context, bytecode_facts, log
+from .harness import Row, not_yet
 from .tools import ToolMissing, code_under_test, machine_facts, tool_versions
 
-BENCHMARKS = ("container_start", "push_pull", "unpack", "build", "storage", "lessons",
-              "published_ports")
+#: Each a module here with ``run(ctx) -> list[Row]``; add a new one to this tuple.
+BENCHMARKS = ("container_start", "start_floor", "push_pull", "transport", "unpack", "build", "storage",
+              "lessons", "published_ports")
 DEFAULT_RUNS = 5
 
 
@@ -32,6 +36,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}")
     parser.add_argument("--runs", type=int, help=f"rounds per pair (default {DEFAULT_RUNS}; 1 with --quick)")
     parser.add_argument("--json", type=Path, help="also write every sample here")
+    parser.add_argument("--results", type=Path,
+                        help="also rewrite the generated table of this file (benchmarks/RESULTS.md)")
     parser.add_argument("--workspace", type=Path, help="scratch directory (default: a new one in /tmp)")
     return parser.parse_args(argv)
 
@@ -61,20 +67,19 @@ def run_all(args: argparse.Namespace) -> tuple[list[Row], dict[str, float]]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
-    facts = machine_facts()
+    facts = machine_facts() | bytecode_facts()
     started = time.monotonic()
     rows, durations = run_all(args)
     facts["load average after"] = machine_facts()["load average (1/5/15 min)"]
     facts["code under test"] = code_under_test()
     command = "python -m benchmarks" + (" " + " ".join(sys.argv[1:]) if argv is None and sys.argv[1:] else "")
-    print(f"Command: `{command}`  \nTotal wall time: {time.monotonic() - started:.0f} s ("
-          + ", ".join(f"{n} {d:.0f} s" for n, d in durations.items()) + ")\n")
-    print(markdown_table(rows))
-    print("\nMachine: " + "; ".join(f"{k}: {v}" for k, v in facts.items()))
-    print("Peers: " + "; ".join(f"{k}: {v}" for k, v in tool_versions().items()))
+    results = {"command": command, "total_seconds": time.monotonic() - started, "facts": facts,
+               "peers": tool_versions(), "durations": durations, "rows": [row.to_json() for row in rows]}
+    print(report.render(results))
     if args.json:
-        args.json.write_text(json.dumps({"facts": facts, "durations": durations,
-                                         "rows": [row.to_json() for row in rows]}, indent=1))
+        args.json.write_text(json.dumps(results, indent=1))
+    if args.results:
+        report.update(args.results, results)
     return 0
 
 

@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 #: One measurement: does its own setup, times only the operation, returns seconds (or bytes).
 Measure = Callable[[], float]
@@ -70,8 +71,17 @@ class Row:
         return {"name": self.name, "ours_label": self.ours_label, "peer_label": self.peer_label,
                 "unit": self.unit, "ours": list(self.ours), "peer": list(self.peer),
                 "ours_median": self.ours_median, "peer_median": self.peer_median,
-                "ratio": self.ratio, "target": self.target.text, "met": self.met,
+                "ratio": self.ratio, "target": self.target.text, "target_ratio": self.target.ratio,
+                "target_value": self.target.value, "met": self.met,
                 "note": self.note, "extra": self.extra}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Row:
+        """The row ``to_json`` wrote (``results.json`` → the table, without measuring again)."""
+        target = Target(data.get("target", ""), data.get("target_ratio"), data.get("target_value"))
+        return cls(data["name"], data["ours_label"], data["peer_label"], tuple(data["ours"]),
+                   tuple(data["peer"]), data.get("unit", "s"), target, data.get("note", ""),
+                   dict(data.get("extra") or {}))
 
 
 def not_yet(name: str, why: str, target: Target = NO_TARGET) -> Row:

@@ -64,11 +64,14 @@ class _Server:
     process: subprocess.Popen[bytes]
     address: str
     name: str
+    #: The CA file that verifies this server's certificate; None: plain http.
+    certificate: Path | None = None
 
     def _wait(self, log: Path) -> None:
+        scheme = "http" if self.certificate is None else "https"
         try:
-            wait_until(lambda: http_ok(f"http://{self.address}/v2/"), f"{self.name} on {self.address}",
-                       alive=lambda: self.process.poll() is None)
+            wait_until(lambda: http_ok(f"{scheme}://{self.address}/v2/", self.certificate),
+                       f"{self.name} on {self.address}", alive=lambda: self.process.poll() is None)
         except RuntimeError:
             self.stop()
             raise RuntimeError(f"{self.name} did not start:\n{log.read_text()[-2000:]}") from None
@@ -95,18 +98,31 @@ class DockerRegistry(_Server):
 
     name = "docker-registry"
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, tls: bool = False) -> None:
         root.mkdir(parents=True, exist_ok=True)
         self.address = f"127.0.0.1:{free_port()}"
         config = root / "config.yml"
+        serve_tls = ""
+        if tls:
+            self.certificate, key = self_signed(root)
+            serve_tls = f"  tls:\n    certificate: {self.certificate}\n    key: {key}\n"
         config.write_text(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
                           f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n"
-                          f"  delete:\n    enabled: true\nhttp:\n  addr: {self.address}\n")
+                          f"  delete:\n    enabled: true\nhttp:\n  addr: {self.address}\n{serve_tls}")
         log = root / "registry.log"
         with open(log, "wb") as out:
             self.process = subprocess.Popen([need("docker-registry"), "serve", str(config)],
                                             stdout=out, stderr=subprocess.STDOUT)
         self._wait(log)
+
+
+def self_signed(root: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA, and its key (as tests/remotes makes one)."""
+    cert, key = root / "cert.pem", root / "key.pem"
+    run(need("openssl"), "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+        "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+        "-addext", "subjectAltName=IP:127.0.0.1")
+    return cert, key
 
 
 class OurRegistry(_Server):

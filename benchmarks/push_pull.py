@@ -3,7 +3,10 @@
 Each round measures four combinations, alternating ours and theirs:
 ours→ours, skopeo→distribution, ours→distribution, skopeo→ours. The rows compare
 end to end (ours→ours vs skopeo→distribution), the client alone (both into distribution) and
-the server alone (skopeo into each). Every push goes to a freshly started, empty registry on a
+the server alone (skopeo into each). ``minidock pull`` stores the image's blobs without
+unpacking them, as ``skopeo copy`` into an ``oci:`` layout does, so those are the pairs; ``podman
+pull`` also unpacks every layer into its store, so its pair is ``minidock pull`` followed by
+``minidock create`` (which unpacks the layers into snapshots). Every push goes to a freshly started, empty registry on a
 new port, so neither client can skip or mount a blob it pushed before (skopeo's blob-info cache
 and our ``remotes.json`` are keyed by host). Every pull goes into an empty store. Both sides run
 as the command-line processes a user would type, start-up included; no progress output.
@@ -20,7 +23,7 @@ from minidock_magic.oci.reference import Reference
 from .context import Context, log
 from .harness import Row, Target, alternate, timed
 from .images import BIG
-from .peers import DockerRegistry, OurRegistry, _Server, client_env, skopeo
+from .peers import DockerRegistry, OurRegistry, Podman, _Server, client_env, skopeo
 from .tools import minidock_argv, remove_tree, run_timed
 from .tools import run as check_output
 
@@ -74,6 +77,7 @@ class _Puller:
         self.ctx, self.servers = ctx, {"ours": ours, "theirs": theirs}
         self.env = client_env(ctx.workspace)
         self.count = 0
+        self._podman: Podman | None = None
 
     def _dest(self) -> Path:
         self.count += 1
@@ -95,6 +99,30 @@ class _Puller:
             return timed(lambda: engine.pull(f"{self.servers[server].address}/{REPO}", quiet=True))
         finally:
             remove_tree(home)
+
+    def unpacking(self, server: str) -> float:
+        """``minidock pull`` then ``minidock create``: fetched and unpacked, as ``podman pull``."""
+        home = self._dest()
+        name = f"{self.servers[server].address}/{REPO}"
+        try:
+            return (run_timed(*minidock_argv(), "--home", str(home), "pull", "-q", name, env=self.env)
+                    + run_timed(*minidock_argv(), "--home", str(home), "create", name, "true",
+                                env=self.env))
+        finally:
+            remove_tree(home)
+
+    def podman(self, server: str) -> float:
+        """``podman pull`` into a store of its own, emptied first (untimed): every layer fetched
+        and unpacked, none shared with an image pulled before."""
+        if self._podman is None:
+            self._podman = Podman(self.ctx.dir("podman-pull"), self.ctx.dir("pp"))
+        self._podman.clear()
+        return self._podman.timed("pull", "-q", "--tls-verify=false",
+                                  f"{self.servers[server].address}/{REPO}")
+
+    def close(self) -> None:
+        if self._podman is not None:
+            self._podman.clear()
 
     def skopeo(self, server: str) -> float:
         dest = self._dest()
@@ -148,12 +176,20 @@ def run(ctx: Context) -> list[Row]:
         puller = _Puller(ctx, ours, theirs)
         log(f"pull: {ctx.runs} rounds of [ours←ours, skopeo←distribution, ours←distribution, "
             f"skopeo←ours, ours in this process←distribution] of {digest[:19]}…")
+        log("  and [minidock pull + create←distribution, podman pull←distribution]")
         measures: list[Callable[[], float]] = [
             lambda: puller.ours("ours"), lambda: puller.skopeo("theirs"),
             lambda: puller.ours("theirs"), lambda: puller.skopeo("ours"),
-            lambda: puller.warm("theirs")]
-        *pulls, warm = alternate(measures, ctx.runs, log)
+            lambda: puller.warm("theirs"), lambda: puller.unpacking("theirs"),
+            lambda: puller.podman("theirs")]
+        try:
+            *pulls, warm, unpacking, podman = alternate(measures, ctx.runs, log)
+        finally:
+            puller.close()
     rows += _rows("pull", pulls, "minidock registry", "docker-registry")
+    rows.append(Row("pull and unpack, client only", "`minidock pull` + `minidock create` ↔ "
+                    "docker-registry", "`podman pull` ↔ docker-registry", tuple(unpacking),
+                    tuple(podman), target=TARGET))
     rows.append(Row("pull, client only, warm process (as a notebook)",
                     "`engine.pull` ↔ docker-registry", "skopeo ↔ docker-registry", tuple(warm),
                     tuple(pulls[1]), target=TARGET))

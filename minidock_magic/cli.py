@@ -34,8 +34,20 @@ def exit_status(result: Any) -> int:
     return 0 if getattr(result, "ok", True) else 1
 
 
+def _skip_httpx_cli() -> None:
+    """httpx's ``__init__`` imports its own command-line client (click, rich, pygments) whenever
+    those happen to be installed — ~50 ms of every ``minidock pull``/``push`` (benchmarks/
+    RESULTS.md). This process never runs httpx's CLI, so the module is marked absent before httpx
+    is imported (a ``None`` in ``sys.modules`` makes its import raise ImportError), and httpx
+    falls back to the stub it has for exactly that case. Only the CLI process does this: a
+    notebook's ``%dock`` leaves the kernel's modules alone."""
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .facade import Minidock
+
+    _skip_httpx_cli()
 
     streams = Streams()
     args = None

@@ -21,7 +21,6 @@ from ..runtime.seccomp import describe as describe_seccomp
 from ..snapshots.base import Snapshotter
 from . import processes
 from .lifecycle import Lifecycle, default_isolation, shares_host_network
-from .mountpoints import hide_mountpoints
 from .names import random_name
 from .options import RunOptions, parse_signal, process_argv, process_env, seccomp_setting
 from .publish import (
@@ -290,6 +289,7 @@ class Containers:
         init layer, the empty files that /etc/hosts & co. are bind-mounted onto are not the
         container's doing, so neither ``diff`` shows them nor ``commit`` keeps them."""
         changes, source = self.snapshotter.changes(config.snapshot)
+        from .mountpoints import hide_mountpoints  # with diff.changes: only `diff` needs them
         return hide_mountpoints(changes, source), source
 
     def diff(self, text: str) -> Diff:

@@ -11,6 +11,7 @@ a ``PullReport`` (``pull(engine, name, report=PullReport())``).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument, Unsupported
@@ -18,6 +19,7 @@ from ..images.image import Image, load_image
 from ..oci import mediatypes as mt
 from ..oci.config import ImageConfig
 from ..oci.descriptor import Descriptor, Platform
+from ..oci.digest import Digest
 from ..oci.manifest import Index, Manifest, parse_any
 from ..oci.reference import Reference
 from ..results import human_size
@@ -28,6 +30,10 @@ from .trace import Sink
 
 #: An index may point at another index; real images nest at most once or twice.
 MAX_NESTING = 4
+#: Layers downloaded at once (docker's and skopeo's default is 3). On this 2-core host it paid on
+#: a 10-layer image (0.59x the time one by one) and a 3-layer one (0.86x): the waits on the
+#: registry and each blob's fsync overlap (``python -m benchmarks --only transport``).
+PARALLEL_LAYERS = 3
 
 
 @dataclass(slots=True)
@@ -134,23 +140,41 @@ def _local_target(engine: Engine, reference: Reference) -> Descriptor | None:
 
 def _fetch_blobs(engine: Engine, client: RegistryClient, repo: str, manifest: Manifest,
                  progress: Progress, report: PullReport) -> None:
-    for desc in (manifest.config, *manifest.layers):
-        is_layer = desc is not manifest.config
-        fetched = False
-        if engine.content.exists(desc.digest):
-            if is_layer:
-                progress.status(f"{desc.digest.short}: Already exists")
-                if all(d.digest != desc.digest for d in report.downloaded):  # not a repeat in this image
-                    report.present.append(desc)
-        else:
-            with progress.bar(desc.digest.short, desc.size) as advance:
-                client.get_blob(repo, desc, engine.content.writer(desc.digest, desc.size), advance)
-            fetched = True
-            if is_layer:
-                progress.status(f"{desc.digest.short}: Pull complete")
-                report.downloaded.append(desc)
-        if not is_layer:
-            _check_config(engine, manifest, fetched)
+    """The config first (checked before any layer is fetched), then the missing layers, up to
+    ``PARALLEL_LAYERS`` at once; status lines in the manifest's order whatever the finishing
+    order, so a pull reads the same every time."""
+    config = manifest.config
+    fetched = not engine.content.exists(config.digest)
+    if fetched:
+        _fetch(engine, client, repo, config, progress)
+    _check_config(engine, manifest, fetched)
+    missing: dict[Digest, Descriptor] = {}
+    for layer in manifest.layers:
+        if layer.digest not in missing and not engine.content.exists(layer.digest):
+            missing[layer.digest] = layer
+    with ThreadPoolExecutor(max(1, min(PARALLEL_LAYERS, len(missing)))) as pool:
+        pending = {digest: pool.submit(_fetch, engine, client, repo, layer, progress)
+                   for digest, layer in missing.items()}
+        try:
+            for layer in manifest.layers:
+                done = pending.pop(layer.digest, None)
+                if done is None:  # in the store before, or a repeat of a layer fetched above
+                    progress.status(f"{layer.digest.short}: Already exists")
+                    if all(d.digest != layer.digest for d in report.downloaded):
+                        report.present.append(layer)
+                    continue
+                done.result()
+                progress.status(f"{layer.digest.short}: Pull complete")
+                report.downloaded.append(layer)
+        finally:
+            for left in pending.values():  # after a failure: start no more downloads
+                left.cancel()
+
+
+def _fetch(engine: Engine, client: RegistryClient, repo: str, desc: Descriptor,
+           progress: Progress) -> None:
+    with progress.bar(desc.digest.short, desc.size) as advance:
+        client.get_blob(repo, desc, engine.content.writer(desc.digest, desc.size), advance)
 
 
 def _check_config(engine: Engine, manifest: Manifest, fetched: bool) -> None:

@@ -19,7 +19,6 @@ import atexit
 import json
 import os
 import select
-import socket
 import struct
 import subprocess
 import sys
@@ -170,6 +169,7 @@ class ForkServer:
     """The engine's end of one ``_forkserver`` process."""
 
     def __init__(self) -> None:
+        import socket  # here: only threaded callers have a fork server; `minidock run` never does
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             # Its own session: a terminal's Ctrl-C is for the engine, not for the server.
@@ -190,6 +190,7 @@ class ForkServer:
     def fork(self, fds: list[int], *, new_session: bool) -> int:
         """Have the server fork a supervisor with ``fds``; its pid. ``OSError`` before the
         request went out (safe to retry), ``Unavailable`` after."""
+        import socket  # imported by __init__ already
         socket.send_fds(self._sock, [json.dumps({"new_session": new_session}).encode()], fds)
         reply = self._sock.recv(4096)
         if not reply:

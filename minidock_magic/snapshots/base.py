@@ -13,10 +13,12 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from ..diff.changes import Change
 from ..runtime.spec import OverlayMount
+
+if TYPE_CHECKING:  # only `changes()` (docker diff) makes Changes; `run` need not import them
+    from ..diff.changes import Change
 
 
 class Kind(str, enum.Enum):

@@ -21,14 +21,17 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..diff.changes import Change, changes_from_overlay_upper
 from ..errors import Unsupported
 from ..runtime.spec import OverlayMount
 from .base import ApplyTarget, Mounts
 from .local import LocalSnapshotter, remove_tree
 from .lowerview import is_opaque, lower_skeleton
 from .metadata import Record
+
+if TYPE_CHECKING:
+    from ..diff.changes import Change
 
 #: The legacy mount(2) call takes one page of options; the runtime adds ',userxattr' and the like.
 MAX_OPTIONS = 4096 - 64
@@ -88,6 +91,7 @@ class OverlaySnapshotter(LocalSnapshotter):
         return ApplyTarget(self._fs(self._active(key)), "overlay", self.opaque_xattrs)
 
     def changes(self, key: str) -> tuple[list[Change], Path]:
+        from ..diff.changes import changes_from_overlay_upper  # only `diff`/`commit` need it
         record = self._active(key)
         upper = self._fs(record)
         with tempfile.TemporaryDirectory(dir=self.tmp, prefix="lower-") as scratch:

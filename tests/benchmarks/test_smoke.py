@@ -13,19 +13,21 @@ import pytest
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-MEASURED = ("container start, CLI process", "container start, warm Python process",
+MEASURED = (("container start, CLI process, bytecode cached (what a user gets: pip compiles it, "
+             "Python may write it)"), "container start, warm Python process",
+            "container start, warm process in parts",
             "push, end to end", "push, client only", "push, server only",
-            "pull, end to end", "pull, client only", "pull, server only",
+            "pull, end to end", "pull, client only", "pull, server only", "pull and unpack, client only",
             "unpack into a directory", "storage, 10 images on one base")
 
 
 def test_harness_doctests() -> None:
     sys.path.insert(0, str(REPO))
     try:
-        from benchmarks import harness, lessons, profile
+        from benchmarks import harness, lessons, profile, report, start_floor
     finally:
         sys.path.remove(str(REPO))
-    for module in (harness, lessons, profile):
+    for module in (harness, lessons, profile, report, start_floor):
         assert doctest.testmod(module).failed == 0, module.__name__
 
 
