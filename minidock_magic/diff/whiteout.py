@@ -23,15 +23,12 @@ from __future__ import annotations
 
 import posixpath
 
+from .members import member_name
+
 WHITEOUT_PREFIX = ".wh."
 #: Names starting with this are reserved for the layer format's own metadata.
 WHITEOUT_META_PREFIX = WHITEOUT_PREFIX + WHITEOUT_PREFIX
 OPAQUE_MARKER = WHITEOUT_META_PREFIX + ".opq"
-
-
-def _relative(path: str) -> str:
-    """Member-name form: no leading '/' or './', no empty or '.' components."""
-    return "/".join(part for part in path.split("/") if part not in ("", "."))
 
 
 def whiteout_name(path: str) -> str:
@@ -40,7 +37,7 @@ def whiteout_name(path: str) -> str:
     >>> whiteout_name('/a/b'), whiteout_name('b'), whiteout_name('./a/b/')
     ('a/.wh.b', '.wh.b', 'a/.wh.b')
     """
-    parent, base = posixpath.split(_relative(path))
+    parent, base = posixpath.split(member_name(path))
     if not base:
         raise ValueError("the root directory cannot be whited out")
     return posixpath.join(parent, WHITEOUT_PREFIX + base)
@@ -52,7 +49,7 @@ def opaque_marker(directory: str) -> str:
     >>> opaque_marker('/'), opaque_marker('a/b')
     ('.wh..wh..opq', 'a/b/.wh..wh..opq')
     """
-    return posixpath.join(_relative(directory), OPAQUE_MARKER)
+    return posixpath.join(member_name(directory), OPAQUE_MARKER)
 
 
 def is_whiteout(member_path: str) -> bool:
@@ -61,7 +58,7 @@ def is_whiteout(member_path: str) -> bool:
     >>> is_whiteout('a/.wh.b'), is_whiteout('a/.wh..wh..opq'), is_whiteout('a/b.wh.c')
     (True, True, False)
     """
-    return posixpath.basename(_relative(member_path)).startswith(WHITEOUT_PREFIX)
+    return posixpath.basename(member_name(member_path)).startswith(WHITEOUT_PREFIX)
 
 
 def is_opaque(member_path: str) -> bool:
@@ -70,7 +67,7 @@ def is_opaque(member_path: str) -> bool:
     >>> is_opaque('.wh..wh..opq'), is_opaque('./a/.wh..wh..opq'), is_opaque('a/.wh.opq')
     (True, True, False)
     """
-    return posixpath.basename(_relative(member_path)) == OPAQUE_MARKER
+    return posixpath.basename(member_name(member_path)) == OPAQUE_MARKER
 
 
 def whiteout_target(member_path: str) -> str | None:
@@ -86,7 +83,7 @@ def whiteout_target(member_path: str) -> str | None:
     >>> whiteout_target('a/.wh...')
     'a/..'
     """
-    parent, base = posixpath.split(_relative(member_path))
+    parent, base = posixpath.split(member_name(member_path))
     if not base.startswith(WHITEOUT_PREFIX) or base.startswith(WHITEOUT_META_PREFIX):
         return None
     return posixpath.join(parent, base[len(WHITEOUT_PREFIX):])
