@@ -17,7 +17,9 @@ from traitlets import Unicode
 
 from .cli import render_text
 from .commands import Streams, build_parser, handler_of
+from .commands.notebook import WidgetRequest
 from .errors import MinidockError
+from .oci.reference import is_registry_host
 
 
 class JSONResult:
@@ -84,11 +86,6 @@ class DockMagics(Magics):
         return run_command(self.engine, with_default_registry(argv, self.default_registry), cell)
 
 
-#: Commands that only make sense in a notebook: they answer with widgets, not text.
-NOTEBOOK_COMMANDS = {"explore": "%dock explore IMAGE   (click through an image's layers and files)",
-                     "panel": "%dock panel CONTAINER (its writable layer, and start/stop buttons)"}
-
-
 def with_default_registry(argv: list[str], registry: str) -> list[str]:
     """A class registry as the default for pulls and searches: ``pull me/app`` becomes
     ``pull localhost:5000/me/app`` (push keeps docker's rule: the name says where it goes).
@@ -105,20 +102,15 @@ def with_default_registry(argv: list[str], registry: str) -> list[str]:
     if argv[0] == "search" and "--registry" not in argv:
         return ["search", "--registry", registry, *argv[1:]]
     if argv[0] == "pull" and len(argv) >= 2 and not argv[-1].startswith("-"):
-        first = argv[-1].split("/")[0]
-        has_host = "/" in argv[-1] and ("." in first or ":" in first or first == "localhost")
-        if not has_host:
+        first, slash, _ = argv[-1].partition("/")
+        if not (slash and is_registry_host(first)):
             return [*argv[:-1], f"{registry}/{argv[-1]}"]
     return argv
 
 
 def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
     """Parse, run and choose what a cell shows. Shared with tests, which call it directly."""
-    if argv and argv[0] in NOTEBOOK_COMMANDS:
-        return notebook_command(engine, argv)
-    if argv in (["--help"], ["-h"]):
-        print("Notebook-only commands:\n  " + "\n  ".join(NOTEBOOK_COMMANDS.values()) + "\n")
-    parser = build_parser(prog="%dock")
+    parser = build_parser(prog="%dock", notebook=True)
     try:
         args = parser.parse_args(argv)
     except SystemExit:  # --help printed its text already
@@ -132,18 +124,20 @@ def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
         return ErrorLine(f"Error: {exc}")
     except KeyboardInterrupt:
         return ErrorLine("interrupted")
+    if isinstance(result, WidgetRequest):
+        return widget_for(engine, result)
     return presentable(result)
 
 
-def notebook_command(engine: Any, argv: list[str]) -> Any:
+def widget_for(engine: Any, request: WidgetRequest) -> Any:
+    """The widget a notebook-only command (``explore``, ``panel``) asked for."""
     from .display import container_view, explore, lifecycle_panel
-    if len(argv) != 2 or argv[1].startswith("-"):
-        return ErrorLine(f"usage: {NOTEBOOK_COMMANDS[argv[0]]}")
     try:
-        if argv[0] == "explore":
-            return explore(engine, argv[1])
+        if request.command == "explore":
+            return explore(engine, request.target)
         import ipywidgets
-        return ipywidgets.VBox([container_view(engine, argv[1]), lifecycle_panel(engine, argv[1])])
+        return ipywidgets.VBox([container_view(engine, request.target),
+                                lifecycle_panel(engine, request.target)])
     except MinidockError as exc:
         return ErrorLine(f"Error: {exc}")
 

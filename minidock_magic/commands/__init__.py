@@ -117,8 +117,9 @@ class _Parsers(MutableMapping[str, Parser]):
         return len(self._entries)
 
 
-def build_parser(prog: str = "minidock") -> Parser:
-    from . import build, containers, images, registry, remote, system
+def build_parser(prog: str = "minidock", *, notebook: bool = False) -> Parser:
+    """The grammar; with ``notebook``, also the commands only a notebook can answer (``explore``)."""
+    from . import build, containers, images, notebook as notebook_only, registry, remote, system
 
     parser = Parser(prog=prog, description="A daemon-less container engine for learning "
                     "images (镜像), containers (容器) and registries (仓库).")
@@ -126,6 +127,8 @@ def build_parser(prog: str = "minidock") -> Parser:
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=Parser)
     for module in (containers, build, images, remote, registry, system):
         module.register(sub)
+    if notebook:
+        notebook_only.register(sub)
     return parser
 
 

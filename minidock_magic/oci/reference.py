@@ -116,11 +116,21 @@ class Reference:
         return self._render(self.repository)
 
 
+def is_registry_host(component: str) -> bool:
+    """docker's rule for the first component of a name with a ``/``: a registry host if it has a
+    ``.`` or a ``:``, is ``localhost``, or has capitals (a repository path never does).
+
+    >>> [is_registry_host(c) for c in ("localhost:5000", "ghcr.io", "localhost", "Me", "library")]
+    [True, True, True, True, False]
+    """
+    return "." in component or ":" in component or component == "localhost" \
+        or component.lower() != component
+
+
 def split_domain(name: str) -> tuple[str, str]:
     """docker's rule: the first component is a registry host only if it looks like one."""
     first, sep, rest = name.partition("/")
-    if not sep or ("." not in first and ":" not in first and first != "localhost"
-                   and first.lower() == first):
+    if not sep or not is_registry_host(first):
         domain, path = DEFAULT_DOMAIN, name
     else:
         domain, path = first, rest
