@@ -27,7 +27,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
+from .whiteout import OPAQUE_MARKER, OPAQUE_XATTRS, WHITEOUT_PREFIX
 
 
 class ChangeKind(enum.Enum):
@@ -161,7 +161,7 @@ def _is_overlay_whiteout(st: os.stat_result) -> bool:
 
 
 def _is_opaque_dir(path: Path) -> bool:
-    for name in ("trusted.overlay.opaque", "user.overlay.opaque"):
+    for name in OPAQUE_XATTRS:
         try:
             if os.getxattr(path, name, follow_symlinks=False) == b"y":
                 return True

@@ -30,6 +30,20 @@ WHITEOUT_PREFIX = ".wh."
 WHITEOUT_META_PREFIX = WHITEOUT_PREFIX + WHITEOUT_PREFIX
 OPAQUE_MARKER = WHITEOUT_META_PREFIX + ".opq"
 
+#: How overlayfs marks an opaque directory on disk: ``trusted.`` when mounted normally, ``user.``
+#: when mounted with ``userxattr`` (rootless). Readers accept either.
+OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
+
+
+def opaque_xattrs_for(*, rootless: bool) -> tuple[str, ...]:
+    """The opaque xattrs a layer meant for overlayfs gets. Only root may write ``trusted.*``; root
+    writes both, so its layers serve either kind of mount, whichever isolation a container gets.
+
+    >>> opaque_xattrs_for(rootless=True), opaque_xattrs_for(rootless=False)
+    (('user.overlay.opaque',), ('trusted.overlay.opaque', 'user.overlay.opaque'))
+    """
+    return OPAQUE_XATTRS[1:] if rootless else OPAQUE_XATTRS
+
 
 def whiteout_name(path: str) -> str:
     """The tar member that deletes ``path``.

@@ -17,8 +17,8 @@ import os
 import stat
 from pathlib import Path
 
-#: Both spellings: root's layers carry both, rootless ones the ``user.`` one (:mod:`.overlay`).
-OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
+from ..diff.whiteout import OPAQUE_XATTRS
+
 
 
 def is_whiteout(st: os.stat_result) -> bool:

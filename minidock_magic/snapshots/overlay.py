@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from ..diff.changes import Change, changes_from_overlay_upper
+from ..diff.whiteout import opaque_xattrs_for
 from ..errors import Unsupported
 from ..runtime.spec import OverlayMount
 from .base import ApplyTarget, Mounts
@@ -42,8 +43,7 @@ class OverlaySnapshotter(LocalSnapshotter):
                               "or ':', which overlayfs mount options cannot hold")
         self.rootless = rootless
         self.name = "overlay-rootless" if rootless else "overlay"
-        self.opaque_xattrs: tuple[str, ...] = ("user.overlay.opaque",) if rootless else \
-            ("trusted.overlay.opaque", "user.overlay.opaque")
+        self.opaque_xattrs: tuple[str, ...] = opaque_xattrs_for(rootless=rootless)
         # overlayfs needs at least one lower dir; a snapshot with no parent gets this one.
         self.empty = self.root / "empty"
         self.empty.mkdir(exist_ok=True)
