@@ -6,11 +6,14 @@ from __future__ import annotations
 import argparse
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..containers.options import RunOptions, parse_memory
 from ..errors import InvalidArgument
 from . import Handler, Parser, Streams, Subcommands
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,7 @@ def _options(args: argparse.Namespace) -> RunOptions:
                       pids_limit=args.pids_limit, isolation=args.isolation, labels=labels)
 
 
-def cmd_run(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_run(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     options = _options(args)
     stdin = sys.stdin if args.interactive else None
     config, code = engine.containers.run(args.image, options, detach=args.detach, stdout=io.stdout,
@@ -224,11 +227,11 @@ def cmd_run(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return config.id if args.detach else Exited(code)
 
 
-def cmd_create(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_create(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return engine.containers.create(args.image, _options(args)).id
 
 
-def cmd_start(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_start(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     if args.attach:
         if len(args.containers) != 1:
             raise InvalidArgument("start -a takes one container")
@@ -238,28 +241,28 @@ def cmd_start(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.start(text)[0].name for text in args.containers]
 
 
-def cmd_stop(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_stop(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.stop(text, args.time).name for text in args.containers]
 
 
-def cmd_restart(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_restart(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.restart(text, args.time).name for text in args.containers]
 
 
-def cmd_kill(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_kill(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.kill(text, args.signal).name for text in args.containers]
 
 
-def cmd_rm(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_rm(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.remove(text, force=args.force).name for text in args.containers]
 
 
-def cmd_ps(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_ps(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     listing = engine.containers.ps(all=args.all)
     return [row.config.short_id for row in listing] if args.quiet else listing
 
 
-def cmd_logs(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_logs(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     out = getattr(io.stdout, "buffer", None)
     for chunk in engine.containers.logs(args.container, follow=args.follow):
         if out is not None:
@@ -270,11 +273,11 @@ def cmd_logs(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return None
 
 
-def cmd_wait(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_wait(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [str(engine.containers.wait(text)) for text in args.containers]
 
 
-def cmd_exec(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_exec(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     code = engine.containers.exec(args.container, list(args.command), env=args.env,
                                   workdir=args.workdir, user=args.user,
                                   stdin=sys.stdin if args.interactive else None,
@@ -282,13 +285,13 @@ def cmd_exec(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return Exited(code)
 
 
-def cmd_commit(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_commit(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     image = engine.containers.commit(args.container, args.reference, message=args.message,
                                      author=args.author, changes=args.change)
     return str(image.id)
 
 
-def cmd_export(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_export(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     if args.output:
         with open(args.output, "wb") as out:
             engine.containers.export(args.container, out)
@@ -299,7 +302,7 @@ def cmd_export(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return None
 
 
-def cmd_inspect(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_inspect(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     from ..errors import NotFound
     found = []
     for target in args.targets:
