@@ -22,6 +22,7 @@ from typing import Any
 
 from ..containers.options import RunOptions
 from ..diff.changes import Change, ChangeKind
+from ..diff.whiteout import is_overlay_whiteout
 from ..diff.writer import LayerInfo, write_layer
 from ..errors import InvalidArgument
 from ..snapshots.base import Snapshotter
@@ -48,8 +49,8 @@ def _lower_lstat(snapshotter: Snapshotter, parent: str | None, path: str) -> os.
             st = os.lstat(layer / relative)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-            return None  # an overlay whiteout: deleted in that layer
+        if is_overlay_whiteout(st):
+            return None  # deleted in that layer
         return st
     return None
 

@@ -27,7 +27,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from .whiteout import OPAQUE_MARKER, OPAQUE_XATTRS, WHITEOUT_PREFIX
+from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX, has_opaque_xattr, is_overlay_whiteout
 
 
 class ChangeKind(enum.Enum):
@@ -156,18 +156,8 @@ def changes_between(lower: Path | None, upper: Path) -> list[Change]:
     return _with_parents(out)
 
 
-def _is_overlay_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
 def _is_opaque_dir(path: Path) -> bool:
-    for name in OPAQUE_XATTRS:
-        try:
-            if os.getxattr(path, name, follow_symlinks=False) == b"y":
-                return True
-        except OSError:  # ENODATA, or EPERM reading trusted.* without CAP_SYS_ADMIN
-            continue
-    return os.path.lexists(path / OPAQUE_MARKER)  # fuse-overlayfs marks it with a file instead
+    return has_opaque_xattr(path) or os.path.lexists(path / OPAQUE_MARKER)  # fuse-overlayfs marks it with a file instead
 
 
 def _walk_upper(upper: Path, lower: Path | None, path: str, out: list[Change]) -> None:
@@ -178,7 +168,7 @@ def _walk_upper(upper: Path, lower: Path | None, path: str, out: list[Change]) -
             out.append(Change(ChangeKind.DELETED, posixpath.join(path, name[len(WHITEOUT_PREFIX):])))
             continue
         child = posixpath.join(path, name)
-        if _is_overlay_whiteout(st):
+        if is_overlay_whiteout(st):
             out.append(Change(ChangeKind.DELETED, child))
             continue
         below = None if lower is None else lower / name

@@ -9,6 +9,11 @@ A tar can only add files, so deletions are spelled as marker entries that an app
 
 Paths here are tar member names or absolute rootfs paths; leading ``/`` and ``./`` are dropped.
 
+overlayfs spells the same two things on disk, in a layer's own directory: a deletion is a 0/0
+character device (:func:`is_overlay_whiteout`), an opaque directory carries an xattr
+(:data:`OPAQUE_XATTRS`, :func:`opaque_xattrs_for`, :func:`has_opaque_xattr`). Both spellings live
+here, so every reader and writer of layers agrees on them.
+
 >>> whiteout_name('/etc/motd')
 'etc/.wh.motd'
 >>> whiteout_target('etc/.wh.motd')
@@ -21,7 +26,9 @@ Paths here are tar member names or absolute rootfs paths; leading ``/`` and ``./
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
 
 from .members import member_name
 
@@ -43,6 +50,22 @@ def opaque_xattrs_for(*, rootless: bool) -> tuple[str, ...]:
     (('user.overlay.opaque',), ('trusted.overlay.opaque', 'user.overlay.opaque'))
     """
     return OPAQUE_XATTRS[1:] if rootless else OPAQUE_XATTRS
+
+
+def is_overlay_whiteout(st: os.stat_result) -> bool:
+    """Whether an entry of an overlayfs layer directory is a deletion (a 0/0 character device)."""
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def has_opaque_xattr(path: str | os.PathLike[str]) -> bool:
+    """Whether overlayfs reads the directory at ``path`` as opaque (either xattr, never followed)."""
+    for name in OPAQUE_XATTRS:
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:  # ENODATA, or EPERM reading trusted.* without CAP_SYS_ADMIN
+            continue
+    return False
 
 
 def whiteout_name(path: str) -> str:

@@ -17,22 +17,8 @@ import os
 import stat
 from pathlib import Path
 
-from ..diff.whiteout import OPAQUE_XATTRS
-
-
-
-def is_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def is_opaque(path: Path | str) -> bool:
-    for name in OPAQUE_XATTRS:
-        try:
-            if os.getxattr(path, name, follow_symlinks=False) == b"y":
-                return True
-        except OSError:  # ENODATA; EPERM for trusted.* when unprivileged
-            continue
-    return False
+from ..diff.whiteout import has_opaque_xattr as is_opaque
+from ..diff.whiteout import is_overlay_whiteout as is_whiteout
 
 
 def _lstat(path: Path) -> os.stat_result | None:
