@@ -31,7 +31,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from ..content.store import ContentStore
 from ..diff.writer import LayerInfo
@@ -53,6 +53,9 @@ from .plan import Plan, Step, plan
 from .running import run_step
 from .staging import CopyJob, resolve_chown, stage_copy, stage_workdir
 
+if TYPE_CHECKING:
+    from ..containers.service import Containers
+
 NO_IMAGE_STEPS = ("ARG", "SHELL")  # they change what later steps mean, not the image
 
 
@@ -63,7 +66,7 @@ class Engine(Protocol):
     compression: str
 
     @property
-    def containers(self) -> Any: ...
+    def containers(self) -> Containers: ...
 
     def image(self, text: str) -> Image: ...
 

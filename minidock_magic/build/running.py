@@ -18,7 +18,7 @@ import posixpath
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..containers.options import RunOptions
 from ..diff.changes import Change, ChangeKind
@@ -26,6 +26,9 @@ from ..diff.whiteout import is_overlay_whiteout
 from ..diff.writer import LayerInfo, write_layer
 from ..errors import InvalidArgument
 from ..snapshots.base import Snapshotter
+
+if TYPE_CHECKING:
+    from ..containers.service import Containers
 
 MOUNT_POINT_DIRS = ("/proc", "/dev", "/etc")
 MOUNT_POINT_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
@@ -89,7 +92,7 @@ def image_changes(changes: list[Change], source: Path, snapshotter: Snapshotter,
     return result
 
 
-def run_step(containers: Any, image_digest: str, *, argv: list[str], env: list[str], workdir: str,
+def run_step(containers: Containers, image_digest: str, *, argv: list[str], env: list[str], workdir: str,
              user: str, out: Any, announce: Callable[[str], None],
              write_blob: Callable[[Callable[[Any], LayerInfo]], LayerInfo], compression: str,
              epoch: int, where: str) -> LayerInfo | None:
