@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 import minidock_magic
+from tests.servers import docker_registry_config
 
 from .tools import free_port, http_ok, minidock_argv, need, run, run_timed, wait_until
 
@@ -99,9 +100,7 @@ class DockerRegistry(_Server):
         root.mkdir(parents=True, exist_ok=True)
         self.address = f"127.0.0.1:{free_port()}"
         config = root / "config.yml"
-        config.write_text(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                          f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n"
-                          f"  delete:\n    enabled: true\nhttp:\n  addr: {self.address}\n")
+        config.write_text(docker_registry_config(root / "storage", self.address))
         log = root / "registry.log"
         with open(log, "wb") as out:
             self.process = subprocess.Popen([need("docker-registry"), "serve", str(config)],

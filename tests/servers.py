@@ -1,7 +1,8 @@
 """Servers the tests start on 127.0.0.1: a free port, and CNCF distribution (``docker-registry``).
 
-One copy for every suite (remotes, registry interop, conformance, build, reliability): a port is
-found by binding to port 0, and ``docker-registry`` is a missing peer's failure, not a skip.
+One copy for every suite (remotes, registry interop, conformance, build, reliability) and for
+``benchmarks/`` (which imports ``free_port`` and ``docker_registry_config`` without pytest): a
+port is found by binding to port 0, and ``docker-registry`` missing is a failure, not a skip.
 """
 
 from __future__ import annotations
@@ -13,13 +14,20 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import need
-
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def docker_registry_config(storage: Path, address: str, auth: str = "") -> str:
+    """``config.yml`` for ``docker-registry serve``: filesystem storage with deletes enabled (the
+    conformance suite deletes), quiet logs, listening on ``address``; ``auth`` is a YAML section."""
+    return (f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
+            f"storage:\n  filesystem:\n    rootdirectory: {storage}\n"
+            f"  delete:\n    enabled: true\n"
+            f"http:\n  addr: {address}\n{auth}")
 
 
 class DockerRegistry:
@@ -31,11 +39,9 @@ class DockerRegistry:
         self.storage = root / "storage"
         self.port = free_port()
         self.address = f"127.0.0.1:{self.port}"
-        config = (f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                  f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n"
-                  f"  delete:\n    enabled: true\n"
-                  f"http:\n  addr: {self.address}\n{auth}")
-        (root / "config.yml").write_text(config)
+        from tests.conftest import need  # here: benchmarks import this module without pytest
+
+        (root / "config.yml").write_text(docker_registry_config(self.storage, self.address, auth))
         self.log = open(root / "registry.log", "wb")
         self.process = subprocess.Popen([need("docker-registry"), "serve", str(root / "config.yml")],
                                         stdout=self.log, stderr=subprocess.STDOUT)
