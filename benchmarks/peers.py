@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Self
 
 import minidock_magic
-from tests.servers import docker_registry_config
+from tests.servers import docker_registry_config, stop_process
 
 from .tools import free_port, http_ok, minidock_argv, need, run, run_timed, wait_until
 
@@ -75,13 +75,7 @@ class _Server:
             raise RuntimeError(f"{self.name} did not start:\n{log.read_text()[-2000:]}") from None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def __enter__(self) -> Self:
         return self

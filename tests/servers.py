@@ -21,6 +21,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, ten seconds' grace, then SIGKILL; reaped either way."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def docker_registry_config(storage: Path, address: str, auth: str = "") -> str:
     """``config.yml`` for ``docker-registry serve``: filesystem storage with deletes enabled (the
     conformance suite deletes), quiet logs, listening on ``address``; ``auth`` is a YAML section."""
@@ -62,10 +73,5 @@ class DockerRegistry:
         return self.storage / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process)
         self.log.close()
