@@ -10,7 +10,7 @@ import json
 import shlex
 import sys
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Unicode
@@ -20,6 +20,9 @@ from .commands import Streams, build_parser, handler_of
 from .commands.notebook import WidgetRequest
 from .errors import MinidockError
 from .oci.reference import is_registry_host
+
+if TYPE_CHECKING:
+    from .facade import Minidock
 
 
 class JSONResult:
@@ -58,11 +61,11 @@ class DockMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._engine: Any = None
-        self._engine_key: tuple[str, str] | None = None
+        self._engine: Minidock | None = None
+        self._engine_key: tuple[str, str, str] | None = None
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Minidock:
         from .facade import Minidock
         key = (self.home, self.compression, self.snapshotter)
         if self._engine is None or key != self._engine_key:
@@ -108,7 +111,7 @@ def with_default_registry(argv: list[str], registry: str) -> list[str]:
     return argv
 
 
-def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
+def run_command(engine: Minidock, argv: list[str], cell: str | None = None) -> Any:
     """Parse, run and choose what a cell shows. Shared with tests, which call it directly."""
     parser = build_parser(prog="%dock", notebook=True)
     try:
@@ -129,7 +132,7 @@ def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
     return presentable(result)
 
 
-def widget_for(engine: Any, request: WidgetRequest) -> Any:
+def widget_for(engine: Minidock, request: WidgetRequest) -> Any:
     """The widget a notebook-only command (``explore``, ``panel``) asked for."""
     from .display import container_view, explore, lifecycle_panel
     try:
