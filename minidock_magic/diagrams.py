@@ -93,7 +93,7 @@ def draw_svg(dot_source: str) -> str:
     if dot is None:
         raise Unavailable("drawing needs Graphviz's 'dot': apt-get install graphviz")
     try:
-        done = subprocess.run([dot, "-Tsvg"], input=dot_source, capture_output=True, text=True,
+        done = subprocess.run([dot, "-Tsvg"], input=dot_source, capture_output=True, text=True, check=False,
                               timeout=DOT_TIMEOUT)
     except subprocess.TimeoutExpired:
         raise Unavailable(f"Graphviz's 'dot' did not draw the graph within {DOT_TIMEOUT} s") from None
