@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import Unavailable
@@ -121,13 +122,13 @@ def _attributes(node: Node) -> str:
     return f'label="{_q(node.label)}", shape={shape}, fillcolor="{fill}", style="{style}"'
 
 
-def image_graph(images: list[Image], containers: list[tuple[str, Image]] = ()) -> LayerGraph:
+def image_graph(images: list[Image], containers: Sequence[tuple[str, Image]] = ()) -> LayerGraph:
     """Images (and containers on them) over their layer stacks; shared layers drawn once."""
     images = sorted(images, key=lambda i: (i.display_name, str(i.digest)))
     users: Counter[str] = Counter()
     for image in images:
-        for chain in {str(c) for c in image.config.chain_ids}:
-            users[chain] += 1
+        for chain_id in {str(c) for c in image.config.chain_ids}:
+            users[chain_id] += 1
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str, str]] = []
     for image in images:

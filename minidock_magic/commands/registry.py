@@ -51,7 +51,7 @@ def _gc(gc: argparse.ArgumentParser) -> None:
     gc.set_defaults(handler=cmd_gc, needs_engine=False)
 
 
-def cmd_serve(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_serve(engine: Minidock | None, args: argparse.Namespace, io: Streams) -> Any:
     from ..registry import serve
     print(f"registry listening on http://{args.addr} (auth: {args.auth}); Ctrl+C stops it",
           file=io.stderr, flush=True)
@@ -59,7 +59,7 @@ def cmd_serve(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return None
 
 
-def cmd_adduser(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_adduser(engine: Minidock | None, args: argparse.Namespace, io: Streams) -> Any:
     from ..registry import add_user
     if args.password_stdin:
         password = (io.stdin or sys.stdin).readline().rstrip("\n")
@@ -73,7 +73,7 @@ def cmd_adduser(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return f"user {args.user} saved in {args.htpasswd}"
 
 
-def cmd_gc(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_gc(engine: Minidock | None, args: argparse.Namespace, io: Streams) -> Any:
     from ..registry import garbage_collect
     from ..results import human_size
     removed, freed = garbage_collect(Path(args.data))
