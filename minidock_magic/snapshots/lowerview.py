@@ -17,8 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-from ..diff.whiteout import has_opaque_xattr as is_opaque
-from ..diff.whiteout import is_overlay_whiteout as is_whiteout
+from ..diff.whiteout import has_opaque_xattr, is_overlay_whiteout
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -38,7 +37,7 @@ def below(layers: list[Path], name: str) -> list[Path]:
         if not stat.S_ISDIR(st.st_mode):
             break  # a file or a whiteout hides everything below it
         merged.append(layer / name)
-        if is_opaque(layer / name):
+        if has_opaque_xattr(layer / name):
             break
     return merged
 
@@ -54,7 +53,7 @@ def entries(layers: list[Path]) -> dict[str, bool]:
                     continue
                 decided.add(entry.name)
                 st = entry.stat(follow_symlinks=False)
-                if not is_whiteout(st):
+                if not is_overlay_whiteout(st):
                     found[entry.name] = stat.S_ISDIR(st.st_mode)
     return found
 

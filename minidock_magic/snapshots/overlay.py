@@ -23,12 +23,12 @@ import tempfile
 from pathlib import Path
 
 from ..diff.changes import Change, changes_from_overlay_upper
-from ..diff.whiteout import opaque_xattrs_for
+from ..diff.whiteout import has_opaque_xattr, opaque_xattrs_for
 from ..errors import Unsupported
 from ..runtime.spec import OverlayMount
 from .base import ApplyTarget, Mounts
 from .local import LocalSnapshotter, remove_tree
-from .lowerview import is_opaque, lower_skeleton
+from .lowerview import lower_skeleton
 from .metadata import Record
 
 #: The legacy mount(2) call takes one page of options; the runtime adds ',userxattr' and the like.
@@ -68,7 +68,7 @@ class OverlaySnapshotter(LocalSnapshotter):
             lowers.append(self._fs(ancestor))
             # An opaque root ('.wh..wh..opq' at the top of a layer) is not something overlayfs
             # checks on a lower's root, so the chain is cut here instead.
-            if is_opaque(lowers[-1]):
+            if has_opaque_xattr(lowers[-1]):
                 break
         return lowers
 
