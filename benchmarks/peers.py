@@ -1,4 +1,4 @@
-"""The peers, driven the way DESIGN.md says they work on these hosts; and our registry as a process.
+"""The peers, driven as CONTRIBUTING.md says they work on these hosts; and our registry as a process.
 
 podman gets a private store (``--root``/``--runroot``, the runroot under 50 characters), runc and
 cgroupfs (crun fails on hybrid cgroups) and a file events backend. This host's containers lack
