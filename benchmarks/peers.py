@@ -1,4 +1,4 @@
-"""The peers, driven the way DESIGN.md says they work on these hosts; and our registry as a process.
+"""The peers, driven as CONTRIBUTING.md says they work on these hosts; and our registry as a process.
 
 podman gets a private store (``--root``/``--runroot``, the runroot under 50 characters), runc and
 cgroupfs (crun fails on hybrid cgroups) and a file events backend. This host's containers lack
@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Self
 
 import minidock_magic
+from tests.servers import docker_registry_config, stop_process
 
 from .tools import free_port, http_ok, minidock_argv, need, run, run_timed, wait_until
 
@@ -77,13 +78,7 @@ class _Server:
             raise RuntimeError(f"{self.name} did not start:\n{log.read_text()[-2000:]}") from None
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_process(self.process)
 
     def __enter__(self) -> Self:
         return self
@@ -106,9 +101,7 @@ class DockerRegistry(_Server):
         if tls:
             self.certificate, key = self_signed(root)
             serve_tls = f"  tls:\n    certificate: {self.certificate}\n    key: {key}\n"
-        config.write_text(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                          f"storage:\n  filesystem:\n    rootdirectory: {root / 'storage'}\n"
-                          f"  delete:\n    enabled: true\nhttp:\n  addr: {self.address}\n{serve_tls}")
+        config.write_text(docker_registry_config(root / "storage", self.address, serve_tls))
         log = root / "registry.log"
         with open(log, "wb") as out:
             self.process = subprocess.Popen([need("docker-registry"), "serve", str(config)],

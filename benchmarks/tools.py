@@ -6,12 +6,13 @@ import os
 import platform
 import resource
 import shutil
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from tests.servers import free_port  # noqa: F401  (one copy, shared with the tests)
 
 from .harness import timed
 
@@ -79,12 +80,6 @@ def minidock_argv() -> list[str]:
     if script.is_file():
         return [str(script)]
     return [sys.executable, "-m", "minidock_magic.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(ready: Callable[[], bool], what: str, timeout: float = 20.0,

@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .commands import Streams, UsageError, build_parser, handler_of
 from .errors import MinidockError
+
+if TYPE_CHECKING:
+    from .facade import Minidock
 
 ENGINE_ERROR_125 = ("run", "create")
 
@@ -54,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         handler = handler_of(args)
-        engine = Minidock(args.home) if getattr(args, "needs_engine", True) else None
+        # registry serve|adduser|garbage-collect work on the files they are given, not on a store:
+        # they set needs_engine=False and take None (their parameter says Minidock | None).
+        engine = Minidock(args.home) if getattr(args, "needs_engine", True) else cast("Minidock", None)
         result = handler(engine, args, streams)
     except UsageError as exc:
         print(f"minidock: {exc}", file=sys.stderr)

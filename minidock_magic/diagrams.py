@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .errors import Unavailable
@@ -73,17 +74,37 @@ class LayerGraph(Result):
         return f"<LayerGraph: {', '.join(parts) or 'empty'}>"
 
     def svg(self) -> str:
-        dot = shutil.which("dot")
-        if dot is None:
-            raise Unavailable("drawing needs Graphviz's 'dot': apt-get install graphviz")
-        return subprocess.run([dot, "-Tsvg"], input=self.to_dot(), capture_output=True, text=True,
-                              check=True).stdout
+        return draw_svg(self.to_dot())
 
     def _repr_svg_(self) -> str:
         return self.svg()
 
     def shared_layers(self) -> list[Node]:
         return [n for n in self.nodes if n.kind == "layer" and n.shared]
+
+
+#: Seconds ``dot`` may take; the graphs here have tens of nodes and draw in milliseconds.
+DOT_TIMEOUT = 60
+
+
+def draw_svg(dot_source: str) -> str:
+    """``dot_source`` drawn as SVG by Graphviz's ``dot``; a missing or failing ``dot`` is one
+    :class:`~.errors.Unavailable` line (what went wrong, and what to do), never a traceback."""
+    dot = shutil.which("dot")
+    if dot is None:
+        raise Unavailable("drawing needs Graphviz's 'dot': apt-get install graphviz")
+    try:
+        done = subprocess.run([dot, "-Tsvg"], input=dot_source, capture_output=True, text=True, check=False,
+                              timeout=DOT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise Unavailable(f"Graphviz's 'dot' did not draw the graph within {DOT_TIMEOUT} s") from None
+    except OSError as exc:
+        raise Unavailable(f"Graphviz's 'dot' ({dot}) could not be run: {exc.strerror}") from None
+    if done.returncode != 0:
+        why = next((line.strip() for line in done.stderr.splitlines() if line.strip()),
+                   f"exit status {done.returncode}")
+        raise Unavailable(f"Graphviz's 'dot' could not draw the graph: {why}")
+    return done.stdout
 
 
 def _q(text: str) -> str:
@@ -101,13 +122,13 @@ def _attributes(node: Node) -> str:
     return f'label="{_q(node.label)}", shape={shape}, fillcolor="{fill}", style="{style}"'
 
 
-def image_graph(images: list[Image], containers: list[tuple[str, Image]] = ()) -> LayerGraph:
+def image_graph(images: list[Image], containers: Sequence[tuple[str, Image]] = ()) -> LayerGraph:
     """Images (and containers on them) over their layer stacks; shared layers drawn once."""
     images = sorted(images, key=lambda i: (i.display_name, str(i.digest)))
     users: Counter[str] = Counter()
     for image in images:
-        for chain in {str(c) for c in image.config.chain_ids}:
-            users[chain] += 1
+        for chain_id in {str(c) for c in image.config.chain_ids}:
+            users[chain_id] += 1
     nodes: dict[str, Node] = {}
     edges: list[tuple[str, str, str]] = []
     for image in images:

@@ -21,19 +21,34 @@ The CLI prints ``str(error)`` as one line; nothing should ever need a traceback 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class MinidockError(Exception):
-    """Base of every error the engine raises on purpose."""
+    """Base of every error the engine raises on purpose.
+
+    >>> error = MinidockError("upload out of order", headers={"Range": "0-99"})
+    >>> error.headers["Location"] = "/v2/me/app/blobs/uploads/1"  # added where the upload is known
+    >>> str(error), sorted(error.headers)
+    ('upload out of order', ['Location', 'Range'])
+    """
 
     #: HTTP status the registry server answers with, and the client maps back from.
     http_status: int = 500
     #: OCI distribution-spec error code (``errors[].code``).
     registry_code: str = "UNKNOWN"
+    #: Response headers the registry server sends with this error (``WWW-Authenticate``, an
+    #: upload's ``Location`` and ``Range``); whoever knows them adds them, possibly on the way up.
+    headers: dict[str, str]
+    #: The spec's optional ``errors[].detail``.
+    detail: object = None
 
-    def __init__(self, message: str = "", *, code: str | None = None) -> None:
+    def __init__(self, message: str = "", *, code: str | None = None,
+                 headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         if code is not None:
             self.registry_code = code
+        self.headers = dict(headers or {})
 
     def __str__(self) -> str:  # OSError subclasses would otherwise print "[Errno …]" forms
         return str(self.args[0]) if self.args else self.__class__.__name__

@@ -108,7 +108,8 @@ class Minidock:
 
     def images(self) -> ImageList:
         from .images import describe
-        return describe.image_list(self.list_images())
+        from .results import ImageList
+        return ImageList(describe.image_rows(self.list_images()))
 
     def tag(self, source: str, target: str) -> Image:
         image = self.image(source)
@@ -147,7 +148,8 @@ class Minidock:
 
     def history(self, text: str) -> HistoryTable:
         from .images import describe
-        return describe.history(self.image(text))
+        from .results import History
+        return History(describe.history_rows(self.image(text)))
 
     def save(self, texts: list[str], out: BinaryIO) -> None:
         from .images import archive
@@ -284,19 +286,22 @@ class Minidock:
 
     def system_check(self) -> CheckReport:
         from .images import maintenance
-        return maintenance.check(self.content, self._roots())
+        from .results import CheckReport, as_shown
+        return as_shown(CheckReport, maintenance.check(self.content, self._roots()))
 
     def system_prune(self, *, all_images: bool = False) -> PruneReport:
         """Drop untagged images (all unused ones with ``all_images``), then every blob that
         nothing references, and stale temp files a crash may have left."""
         from .images import maintenance
-        return maintenance.prune(self.content, self.names, in_use=self._images_in_use(),
-                                 extra_roots=self._container_roots(), tmp_dir=self.layout.tmp,
-                                 all_images=all_images)
+        from .results import PruneReport, as_shown
+        return as_shown(PruneReport, maintenance.prune(
+            self.content, self.names, in_use=self._images_in_use(),
+            extra_roots=self._container_roots(), tmp_dir=self.layout.tmp, all_images=all_images))
 
     def system_df(self) -> DiskUsage:
         from .images import maintenance
-        return maintenance.disk_usage(self.content, self.list_images())
+        from .results import DiskUsage, as_shown
+        return as_shown(DiskUsage, maintenance.disk_usage(self.content, self.list_images()))
 
     def info(self) -> dict[str, Any]:
         from .runtime import probe_host

@@ -10,14 +10,19 @@ import json
 import shlex
 import sys
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 from traitlets import Enum, Unicode
 
 from .cli import render_text
 from .commands import Streams, build_parser, handler_of
+from .commands.notebook import WidgetRequest
 from .errors import MinidockError
+from .oci.reference import is_registry_host
+
+if TYPE_CHECKING:
+    from .facade import Minidock
 
 
 class JSONResult:
@@ -59,11 +64,11 @@ class DockMagics(Magics):
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
-        self._engine: Any = None
+        self._engine: Minidock | None = None
         self._engine_key: tuple[str, ...] | None = None
 
     @property
-    def engine(self) -> Any:
+    def engine(self) -> Minidock:
         from .facade import Minidock
         # proot cannot mount overlay layers: a home made for it copies them instead.
         snapshotter = self.snapshotter or ("copy" if self.isolation == "proot" else "")
@@ -90,11 +95,6 @@ class DockMagics(Magics):
         return run_command(self.engine, argv, cell)
 
 
-#: Commands that only make sense in a notebook: they answer with widgets, not text.
-NOTEBOOK_COMMANDS = {"explore": "%dock explore IMAGE   (click through an image's layers and files)",
-                     "panel": "%dock panel CONTAINER (its writable layer, and start/stop buttons)"}
-
-
 def with_default_registry(argv: list[str], registry: str) -> list[str]:
     """A class registry as the default for pulls and searches: ``pull me/app`` becomes
     ``pull localhost:5000/me/app`` (push keeps docker's rule: the name says where it goes).
@@ -111,9 +111,8 @@ def with_default_registry(argv: list[str], registry: str) -> list[str]:
     if argv[0] == "search" and "--registry" not in argv:
         return ["search", "--registry", registry, *argv[1:]]
     if argv[0] == "pull" and len(argv) >= 2 and not argv[-1].startswith("-"):
-        first = argv[-1].split("/")[0]
-        has_host = "/" in argv[-1] and ("." in first or ":" in first or first == "localhost")
-        if not has_host:
+        first, slash, _ = argv[-1].partition("/")
+        if not (slash and is_registry_host(first)):
             return [*argv[:-1], f"{registry}/{argv[-1]}"]
     return argv
 
@@ -134,13 +133,9 @@ def with_isolation(argv: list[str], isolation: str) -> list[str]:
     return [argv[0], "--isolation", isolation, *argv[1:]]
 
 
-def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
+def run_command(engine: Minidock, argv: list[str], cell: str | None = None) -> Any:
     """Parse, run and choose what a cell shows. Shared with tests, which call it directly."""
-    if argv and argv[0] in NOTEBOOK_COMMANDS:
-        return notebook_command(engine, argv)
-    if argv in (["--help"], ["-h"]):
-        print("Notebook-only commands:\n  " + "\n  ".join(NOTEBOOK_COMMANDS.values()) + "\n")
-    parser = build_parser(prog="%dock")
+    parser = build_parser(prog="%dock", notebook=True)
     try:
         args = parser.parse_args(argv)
     except SystemExit:  # --help printed its text already
@@ -154,18 +149,20 @@ def run_command(engine: Any, argv: list[str], cell: str | None = None) -> Any:
         return ErrorLine(f"Error: {exc}")
     except KeyboardInterrupt:
         return ErrorLine("interrupted")
+    if isinstance(result, WidgetRequest):
+        return widget_for(engine, result)
     return presentable(result)
 
 
-def notebook_command(engine: Any, argv: list[str]) -> Any:
+def widget_for(engine: Minidock, request: WidgetRequest) -> Any:
+    """The widget a notebook-only command (``explore``, ``panel``) asked for."""
     from .display import container_view, explore, lifecycle_panel
-    if len(argv) != 2 or argv[1].startswith("-"):
-        return ErrorLine(f"usage: {NOTEBOOK_COMMANDS[argv[0]]}")
     try:
-        if argv[0] == "explore":
-            return explore(engine, argv[1])
+        if request.command == "explore":
+            return explore(engine, request.target)
         import ipywidgets
-        return ipywidgets.VBox([container_view(engine, argv[1]), lifecycle_panel(engine, argv[1])])
+        return ipywidgets.VBox([container_view(engine, request.target),
+                                lifecycle_panel(engine, request.target)])
     except MinidockError as exc:
         return ErrorLine(f"Error: {exc}")
 

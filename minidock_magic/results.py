@@ -1,15 +1,20 @@
-"""What facade calls return: plain values with a text form (CLI) that the notebook layer can
-also render as HTML. Formatting lives here, apart from the engine logic that computes them."""
+"""What facade calls return: plain values with a text form (CLI) that a notebook also shows as
+HTML. Formatting lives here, a layer above the core that computes the values (the core's own
+values, such as :mod:`.images.reports`, know nothing of tables); services may shape their
+results with these forms (:mod:`.containers.results`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from html import escape
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from .oci.digest import Digest
+from .images.reports import HistoryRow, ImageRow, Pruned, StoreCheck, StoreUsage
+
+__all__ = ["CheckReport", "DiskUsage", "History", "HistoryRow", "ImageList", "ImageRow", "PruneReport",
+           "Result", "Tabular", "Text", "as_shown", "html_table", "human_age", "human_size", "table"]
 
 
 def human_size(size: int) -> str:
@@ -101,18 +106,6 @@ class Text(Result):
         return f"<pre style='margin:0'>{escape(str(self))}</pre>"
 
 
-@dataclass(frozen=True, slots=True)
-class ImageRow:
-    repository: str
-    tag: str
-    id: Digest
-    digest: Digest
-    created: str | None
-    size: int
-    shared_size: int
-    unique_size: int
-
-
 @dataclass(frozen=True, repr=False)
 class ImageList(Tabular):
     rows: list[ImageRow]
@@ -128,16 +121,6 @@ class ImageList(Tabular):
     def cells(self) -> list[list[str]]:
         return [[r.repository, r.tag, r.id.short, human_age(r.created), human_size(r.size),
                  human_size(r.shared_size), human_size(r.unique_size)] for r in self.rows]
-
-
-@dataclass(frozen=True, slots=True)
-class HistoryRow:
-    image: str
-    created: str | None
-    created_by: str
-    size: int
-    comment: str
-    digest: Digest | None  # the layer blob this step made (None for metadata-only steps)
 
 
 @dataclass(frozen=True, repr=False)
@@ -156,16 +139,7 @@ def _clip(text: str, width: int) -> str:
 
 
 @dataclass(frozen=True, repr=False)
-class CheckReport(Text):
-    blobs: int
-    corrupt: list[Digest] = field(default_factory=list)
-    missing: dict[Digest, str] = field(default_factory=dict)
-    dangling: list[Digest] = field(default_factory=list)
-    unreadable: dict[Digest, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not (self.corrupt or self.missing or self.unreadable)
+class CheckReport(Text, StoreCheck):
 
     def __str__(self) -> str:
         lines = [f"checked {self.blobs} blobs"]
@@ -179,10 +153,7 @@ class CheckReport(Text):
 
 
 @dataclass(frozen=True, repr=False)
-class PruneReport(Text):
-    deleted: list[Digest]
-    untagged: list[str]
-    freed: int
+class PruneReport(Text, Pruned):
 
     def __str__(self) -> str:
         lines = [f"untagged: {name}" for name in self.untagged]
@@ -192,16 +163,22 @@ class PruneReport(Text):
 
 
 @dataclass(frozen=True, repr=False)
-class DiskUsage(Tabular):
-    images: int
-    blobs: int
-    total: int      # bytes on disk in blobs
-    shared: int     # bytes of blobs used by more than one image
-    unique: int     # bytes of blobs used by exactly one image
-    unused: int     # bytes of blobs no image uses
+class DiskUsage(Tabular, StoreUsage):
     headers: ClassVar[list[str]] = ["TYPE", "TOTAL", "SIZE", "SHARED", "UNIQUE", "RECLAIMABLE"]
     caption: ClassVar[str] = "Disk usage: every blob is stored once, however many images use it"
 
     def cells(self) -> list[list[str]]:
         return [["Images", str(self.images), human_size(self.total), human_size(self.shared),
                  human_size(self.unique), human_size(self.unused)]]
+
+
+_Shown = TypeVar("_Shown", bound=Result)
+
+
+def as_shown(form: type[_Shown], value: Any) -> _Shown:
+    """``value`` (a core dataclass) as ``form``, the subclass that adds how it is shown.
+
+    >>> as_shown(PruneReport, Pruned([], ["me/app:1"], 0)).untagged
+    ['me/app:1']
+    """
+    return form(**{f.name: getattr(value, f.name) for f in fields(value)})

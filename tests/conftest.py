@@ -1,4 +1,4 @@
-"""Shared fixtures: a fresh engine home per test, and the real peers driven the way DESIGN.md says."""
+"""Shared fixtures: a fresh engine home per test, and the real peers driven as CONTRIBUTING.md says."""
 
 from __future__ import annotations
 

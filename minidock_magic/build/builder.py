@@ -31,14 +31,12 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from ..content.store import ContentStore
 from ..diff.writer import LayerInfo
 from ..errors import InvalidArgument, MinidockError, NotFound
-from ..home import Layout
 from ..images.image import Image, load_image
-from ..images.store import ImageStore
+from ..images.stores import Stores
 from ..images.unpack import apply_blob
 from ..images.writer import layer_descriptor, source_date_epoch, store_image, store_tree_layer
 from ..oci.config import History, ImageConfig, rfc3339
@@ -53,17 +51,19 @@ from .plan import Plan, Step, plan
 from .running import run_step
 from .staging import CopyJob, resolve_chown, stage_copy, stage_workdir
 
+if TYPE_CHECKING:
+    from ..containers.service import Containers
+
 NO_IMAGE_STEPS = ("ARG", "SHELL")  # they change what later steps mean, not the image
 
 
-class Engine(Protocol):
-    content: ContentStore
-    names: ImageStore
-    layout: Layout
+class Engine(Stores, Protocol):
+    """The engine as a build sees it: its stores, plus what making layers and running steps needs."""
+
     compression: str
 
     @property
-    def containers(self) -> Any: ...
+    def containers(self) -> Containers: ...
 
     def image(self, text: str) -> Image: ...
 

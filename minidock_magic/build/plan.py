@@ -20,6 +20,7 @@ FROM sees only the ARGs declared before the first FROM; a stage sees an ARG once
 
 from __future__ import annotations
 
+import copy
 import json
 import posixpath
 import re
@@ -206,96 +207,165 @@ def plan(df: Dockerfile, build_args: Mapping[str, str], image_run: Callable[[str
     return Plan(tuple(stages), tuple(sorted(set(build_args) - planner.consumed)))
 
 
+@dataclass
+class _Stage:
+    """What a stage's instructions carry from one to the next, besides the run config."""
+
+    planner: _Planner
+    index: int
+    globals_: Mapping[str, str]
+    scope: dict[str, str] = field(default_factory=dict)   # ARGs declared in this stage
+    shell: tuple[str, ...] = DEFAULT_SHELL
+    cmd_set: bool = False
+    author: str | None = None
+
+
+@dataclass
+class _Line:
+    """One instruction being planned: its own copy of the run config, which a handler changes,
+    the values ``$VAR`` sees, and what the handler says the step is."""
+
+    ins: Instruction
+    run: dict[str, Any]
+    env: dict[str, str]
+    text: str
+    extra: dict[str, Any] = field(default_factory=dict)  # Step fields: argv, sources, dest, …
+
+    def word(self, stage: _Stage, text: str) -> str:
+        return stage.planner.word(self.ins, text, self.env)
+
+    def words(self, stage: _Stage) -> list[str]:
+        return stage.planner.words(self.ins, self.env)
+
+    def fail(self, stage: _Stage, message: str) -> InvalidArgument:
+        return stage.planner.fail(self.ins, InvalidArgument(message))
+
+
 def _plan_stage(planner: _Planner, index: int, instructions: tuple[Instruction, ...],
                 run: dict[str, Any], globals_: Mapping[str, str]) -> list[Step]:
-    scope: dict[str, str] = {}
-    shell: tuple[str, ...] = DEFAULT_SHELL
-    cmd_set = False
-    author = None
+    stage = _Stage(planner, index, globals_)
     steps = []
     for ins in instructions:
-        run = json.loads(json.dumps(run))  # every step gets its own copy of the config
-        env = {**scope, **_env_map(run)}
-        key = ins.keyword
-        text = str(ins)
-        extra: dict[str, Any] = {}
-        if key == "ARG":
-            planner.declare(ins, scope, _env_map(run), globals_)
-        elif key == "ENV":
-            found = [(planner.word(ins, k, env), planner.word(ins, v, env)) for k, v in
-                     pairs(ins.args, key, planner.df.escape, planner.df.name, ins.line)]
-            for name, value in found:  # all substituted with the env from *before* this line
-                run["Env"] = set_env(run.get("Env") or [], name, value)
-            text = "ENV " + " ".join(f"{k}={_quoted(v) if ' ' in v or not v else v}" for k, v in found)
-        elif key == "LABEL":
-            labels = dict(run.get("Labels") or {})
-            for name, value in pairs(ins.args, key, planner.df.escape, planner.df.name, ins.line):
-                labels[planner.word(ins, name, env)] = planner.word(ins, value, env)
-            run["Labels"] = labels
-            text = "LABEL " + " ".join(f"{k}={_quoted(v)}" for k, v in labels.items())
-        elif key == "WORKDIR":
-            path = planner.word(ins, ins.args, env)
-            run["WorkingDir"] = posixpath.normpath(posixpath.join(run.get("WorkingDir") or "/", path))
-            text = f"WORKDIR {run['WorkingDir']}"
-            extra["dest"] = run["WorkingDir"]
-        elif key == "USER":
-            run["User"] = planner.word(ins, ins.args, env)
-            text = f"USER {run['User']}"
-        elif key == "STOPSIGNAL":
-            value = planner.word(ins, ins.args, env)
-            if not (value.isdigit() or value.upper() in signal.Signals.__members__
-                    or f"SIG{value.upper()}" in signal.Signals.__members__):
-                raise planner.fail(ins, InvalidArgument(f"invalid signal {value!r}"))
-            run["StopSignal"], text = value, f"STOPSIGNAL {value}"
-        elif key == "EXPOSE":
-            ports = _ports(ins, planner.words(ins, env), planner.fail)
-            run["ExposedPorts"] = {**(run.get("ExposedPorts") or {}), **{p: {} for p in ports}}
-            text = "EXPOSE " + " ".join(ports)
-        elif key == "VOLUME":
-            volumes = planner.words(ins, env)
-            if not all(volumes):
-                raise planner.fail(ins, InvalidArgument("VOLUME specified can not be an empty string"))
-            run["Volumes"] = {**(run.get("Volumes") or {}), **{v: {} for v in volumes}}
-            text = "VOLUME " + json.dumps(volumes)
-        elif key in ("CMD", "ENTRYPOINT"):
-            command = _command(ins, shell)
-            run["Cmd" if key == "CMD" else "Entrypoint"] = command
-            if key == "ENTRYPOINT" and not cmd_set:
-                run.pop("Cmd", None)  # docker: a new ENTRYPOINT drops a Cmd inherited from the base
-            cmd_set = cmd_set or key == "CMD"
-            text = f"{key} {json.dumps(command, separators=(',', ':'))}"
-        elif key == "SHELL":
-            shell = tuple(ins.exec_form or ())
-        elif key == "MAINTAINER":
-            author = ins.args
-        elif key == "RUN":
-            argv = _command(ins, shell)
-            args_env = [f"{k}={v}" for k, v in sorted(scope.items()) if k not in _env_map(run)]
-            process_env = [*(run.get("Env") or []), *args_env]
-            prefix = f"|{len(args_env)} {' '.join(args_env)} " if args_env else ""
-            text = f"RUN {prefix}{' '.join(argv)}"
-            extra.update(argv=tuple(argv), env=tuple(process_env))
-        elif key in ("COPY", "ADD"):
-            words = planner.words(ins, env)
-            chmod = ins.flag("chmod")
-            if chmod is not None and not re.fullmatch(r"[0-7]{3,4}", chmod):
-                raise planner.fail(ins, InvalidArgument(f"--chmod={chmod}: use octal, like 0755"))
-            urls = [w for w in words[:-1] if _URL.match(w)]
-            if key == "ADD" and urls:  # (COPY takes "http://x" as a file name, as docker does)
-                raise planner.fail(ins, InvalidArgument(
-                    f"{urls[0]}: ADD from a URL needs the network, which builds here do not have: "
-                    "download it into the build context and ADD (or COPY) the file"))
-            copy_from = ins.flag("from")
-            chown = ins.flag("chown")
-            extra.update(sources=tuple(words[:-1]), dest=words[-1],
-                         chown=planner.word(ins, chown, env) if chown else None,
-                         chmod=int(chmod, 8) if chmod else None,
-                         copy_from=planner.word(ins, copy_from, env) if copy_from else None)
-            flags = "".join(f"--{k}={v} " for k, v in (("from", extra["copy_from"]),
-                            ("chown", extra["chown"]), ("chmod", chmod)) if v)
-            text = f"{key} {flags}{' '.join(words)}"
-        steps.append(planner.step(index, ins, text, run, author=author,
+        run = copy.deepcopy(run)  # every step keeps its own config
+        line = _Line(ins, run, {**stage.scope, **_env_map(run)}, str(ins))
+        _HANDLERS.get(ins.keyword, _as_written)(stage, line)
+        steps.append(planner.step(index, ins, line.text, run, author=stage.author,
                                   workdir=run.get("WorkingDir") or "/", user=run.get("User") or "",
-                                  **extra))
+                                  **line.extra))
     return steps
 
+
+def _as_written(stage: _Stage, line: _Line) -> None:
+    """Instructions the plan does not change (ONBUILD, HEALTHCHECK, …): recorded as written."""
+
+
+def _arg(stage: _Stage, line: _Line) -> None:
+    stage.planner.declare(line.ins, stage.scope, _env_map(line.run), stage.globals_)
+
+
+def _env(stage: _Stage, line: _Line) -> None:
+    df = stage.planner.df
+    found = [(line.word(stage, k), line.word(stage, v))
+             for k, v in pairs(line.ins.args, "ENV", df.escape, df.name, line.ins.line)]
+    for name, value in found:  # all substituted with the env from *before* this line
+        line.run["Env"] = set_env(line.run.get("Env") or [], name, value)
+    line.text = "ENV " + " ".join(f"{k}={_quoted(v) if ' ' in v or not v else v}" for k, v in found)
+
+
+def _label(stage: _Stage, line: _Line) -> None:
+    df = stage.planner.df
+    labels = dict(line.run.get("Labels") or {})
+    for name, value in pairs(line.ins.args, "LABEL", df.escape, df.name, line.ins.line):
+        labels[line.word(stage, name)] = line.word(stage, value)
+    line.run["Labels"] = labels
+    line.text = "LABEL " + " ".join(f"{k}={_quoted(v)}" for k, v in labels.items())
+
+
+def _workdir(stage: _Stage, line: _Line) -> None:
+    path = line.word(stage, line.ins.args)
+    workdir = posixpath.normpath(posixpath.join(line.run.get("WorkingDir") or "/", path))
+    line.run["WorkingDir"] = line.extra["dest"] = workdir
+    line.text = f"WORKDIR {workdir}"
+
+
+def _user(stage: _Stage, line: _Line) -> None:
+    line.run["User"] = line.word(stage, line.ins.args)
+    line.text = f"USER {line.run['User']}"
+
+
+def _stopsignal(stage: _Stage, line: _Line) -> None:
+    value = line.word(stage, line.ins.args)
+    if not (value.isdigit() or value.upper() in signal.Signals.__members__
+            or f"SIG{value.upper()}" in signal.Signals.__members__):
+        raise line.fail(stage, f"invalid signal {value!r}")
+    line.run["StopSignal"], line.text = value, f"STOPSIGNAL {value}"
+
+
+def _expose(stage: _Stage, line: _Line) -> None:
+    ports = _ports(line.ins, line.words(stage), stage.planner.fail)
+    line.run["ExposedPorts"] = {**(line.run.get("ExposedPorts") or {}), **{p: {} for p in ports}}
+    line.text = "EXPOSE " + " ".join(ports)
+
+
+def _volume(stage: _Stage, line: _Line) -> None:
+    volumes = line.words(stage)
+    if not all(volumes):
+        raise line.fail(stage, "VOLUME specified can not be an empty string")
+    line.run["Volumes"] = {**(line.run.get("Volumes") or {}), **{v: {} for v in volumes}}
+    line.text = "VOLUME " + json.dumps(volumes)
+
+
+def _cmd_or_entrypoint(stage: _Stage, line: _Line) -> None:
+    key = line.ins.keyword
+    command = _command(line.ins, stage.shell)
+    line.run["Cmd" if key == "CMD" else "Entrypoint"] = command
+    if key == "ENTRYPOINT" and not stage.cmd_set:
+        line.run.pop("Cmd", None)  # docker: a new ENTRYPOINT drops a Cmd inherited from the base
+    stage.cmd_set = stage.cmd_set or key == "CMD"
+    line.text = f"{key} {json.dumps(command, separators=(',', ':'))}"
+
+
+def _shell(stage: _Stage, line: _Line) -> None:
+    stage.shell = tuple(line.ins.exec_form or ())
+
+
+def _maintainer(stage: _Stage, line: _Line) -> None:
+    stage.author = line.ins.args
+
+
+def _run(stage: _Stage, line: _Line) -> None:
+    argv = _command(line.ins, stage.shell)
+    config_env = _env_map(line.run)
+    args_env = [f"{k}={v}" for k, v in sorted(stage.scope.items()) if k not in config_env]
+    prefix = f"|{len(args_env)} {' '.join(args_env)} " if args_env else ""
+    line.text = f"RUN {prefix}{' '.join(argv)}"
+    line.extra.update(argv=tuple(argv), env=(*(line.run.get("Env") or []), *args_env))
+
+
+def _copy_or_add(stage: _Stage, line: _Line) -> None:
+    ins, key = line.ins, line.ins.keyword
+    words = line.words(stage)
+    chmod = ins.flag("chmod")
+    if chmod is not None and not re.fullmatch(r"[0-7]{3,4}", chmod):
+        raise line.fail(stage, f"--chmod={chmod}: use octal, like 0755")
+    urls = [w for w in words[:-1] if _URL.match(w)]
+    if key == "ADD" and urls:  # (COPY takes "http://x" as a file name, as docker does)
+        raise line.fail(stage, f"{urls[0]}: ADD from a URL needs the network, which builds here "
+                        "do not have: download it into the build context and ADD (or COPY) the file")
+    copy_from, chown = ins.flag("from"), ins.flag("chown")
+    line.extra.update(sources=tuple(words[:-1]), dest=words[-1],
+                      chown=line.word(stage, chown) if chown else None,
+                      chmod=int(chmod, 8) if chmod else None,
+                      copy_from=line.word(stage, copy_from) if copy_from else None)
+    flags = "".join(f"--{k}={v} " for k, v in (("from", line.extra["copy_from"]),
+                    ("chown", line.extra["chown"]), ("chmod", chmod)) if v)
+    line.text = f"{key} {flags}{' '.join(words)}"
+
+
+#: How each instruction changes the run config and what its step says; the rest are as written.
+_HANDLERS: dict[str, Callable[[_Stage, _Line], None]] = {
+    "ARG": _arg, "ENV": _env, "LABEL": _label, "WORKDIR": _workdir, "USER": _user,
+    "STOPSIGNAL": _stopsignal, "EXPOSE": _expose, "VOLUME": _volume,
+    "CMD": _cmd_or_entrypoint, "ENTRYPOINT": _cmd_or_entrypoint, "SHELL": _shell,
+    "MAINTAINER": _maintainer, "RUN": _run, "COPY": _copy_or_add, "ADD": _copy_or_add,
+}

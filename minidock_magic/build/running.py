@@ -18,14 +18,18 @@ import posixpath
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..containers.options import RunOptions
 from ..containers.owners import container_owners
 from ..diff.changes import Change, ChangeKind
+from ..diff.whiteout import is_overlay_whiteout
 from ..diff.writer import LayerInfo, write_layer
 from ..errors import InvalidArgument
 from ..snapshots.base import Snapshotter
+
+if TYPE_CHECKING:
+    from ..containers.service import Containers
 
 MOUNT_POINT_DIRS = ("/proc", "/dev", "/etc")
 MOUNT_POINT_FILES = ("/etc/hosts", "/etc/hostname", "/etc/resolv.conf")
@@ -49,8 +53,8 @@ def _lower_lstat(snapshotter: Snapshotter, parent: str | None, path: str) -> os.
             st = os.lstat(layer / relative)
         except (FileNotFoundError, NotADirectoryError):
             continue
-        if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
-            return None  # an overlay whiteout: deleted in that layer
+        if is_overlay_whiteout(st):
+            return None  # deleted in that layer
         return st
     return None
 
@@ -89,7 +93,7 @@ def image_changes(changes: list[Change], source: Path, snapshotter: Snapshotter,
     return result
 
 
-def run_step(containers: Any, image_digest: str, *, argv: list[str], env: list[str], workdir: str,
+def run_step(containers: Containers, image_digest: str, *, argv: list[str], env: list[str], workdir: str,
              user: str, out: Any, announce: Callable[[str], None],
              write_blob: Callable[[Callable[[Any], LayerInfo]], LayerInfo], compression: str,
              epoch: int, where: str) -> LayerInfo | None:

@@ -11,9 +11,12 @@ import argparse
 import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
-from typing import IO, Any, NoReturn
+from typing import IO, TYPE_CHECKING, Any, NoReturn
 
 from ..errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 
 class UsageError(InvalidArgument):
@@ -31,7 +34,8 @@ class Streams:
     stdin: IO[str] | None = None
 
 
-Handler = Callable[[Any, argparse.Namespace, Streams], Any]
+#: What a subcommand runs: the engine, its parsed arguments, where to write; returns a result.
+Handler = Callable[["Minidock", argparse.Namespace, Streams], Any]
 
 
 class Parser(argparse.ArgumentParser):
@@ -117,8 +121,10 @@ class _Parsers(MutableMapping[str, Parser]):
         return len(self._entries)
 
 
-def build_parser(prog: str = "minidock") -> Parser:
+def build_parser(prog: str = "minidock", *, notebook: bool = False) -> Parser:
+    """The grammar; with ``notebook``, also the commands only a notebook can answer (``explore``)."""
     from . import build, classroom, containers, images, registry, remote, system
+    from . import notebook as notebook_only
 
     parser = Parser(prog=prog, description="A daemon-less container engine for learning "
                     "images (镜像), containers (容器) and registries (仓库).")
@@ -126,6 +132,8 @@ def build_parser(prog: str = "minidock") -> Parser:
     sub = parser.add_subparsers(dest="subcommand", metavar="COMMAND", parser_class=Parser)
     for module in (containers, build, images, remote, registry, classroom, system):
         module.register(sub)
+    if notebook:
+        notebook_only.register(sub)
     return parser
 
 

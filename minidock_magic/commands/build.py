@@ -14,6 +14,7 @@ from . import Streams, Subcommands, UsageError
 
 if TYPE_CHECKING:  # the build engine is imported by the commands that build (~30 ms otherwise)
     from ..build.cache import BuildCache
+    from ..facade import Minidock
 
 
 def register(sub: Subcommands) -> None:
@@ -66,7 +67,7 @@ def build_args(values: list[str]) -> dict[str, str]:
     return found
 
 
-def cmd_build(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
+def cmd_build(engine: Minidock, args: argparse.Namespace, io_: Streams) -> Any:
     cell = getattr(args, "cell", None)
     text, name = None, "Dockerfile"
     if cell is not None and cell.strip():
@@ -91,17 +92,17 @@ def cmd_build(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
     return str(image.id) if args.quiet else None
 
 
-def _cache(engine: Any) -> BuildCache:
+def _cache(engine: Minidock) -> BuildCache:
     from ..build.cache import BuildCache
     return BuildCache(engine.home / "build-cache")
 
 
-def cmd_builder_ls(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
+def cmd_builder_ls(engine: Minidock, args: argparse.Namespace, io_: Streams) -> Any:
     """One line per cached step: its key, the image it gave, and the instruction."""
     return [f"{str(entry['key'])[:12]}  {str(entry.get('image', ''))[7:19]}  {entry.get('instruction', '')}"
             for entry in _cache(engine).entries()]
 
 
-def cmd_builder_prune(engine: Any, args: argparse.Namespace, io_: Streams) -> Any:
+def cmd_builder_prune(engine: Minidock, args: argparse.Namespace, io_: Streams) -> Any:
     removed = _cache(engine).clear()
     return f"Deleted {removed} build cache entries (their unnamed images go at the next system prune)"

@@ -7,11 +7,14 @@ import argparse
 import os
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..containers.options import RunOptions, parse_memory
 from ..errors import InvalidArgument
 from . import Handler, Parser, Streams, Subcommands
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 
 @dataclass(frozen=True)
@@ -244,7 +247,7 @@ def warn_if_proot_as_root(isolation: str | None, io: Streams) -> None:
         print(f"WARNING: {PROOT_WARNING}", file=io.stderr, flush=True)
 
 
-def cmd_run(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_run(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     options = _options(args)
     warn_if_proot_as_root(options.isolation, io)
     stdin = sys.stdin if args.interactive else None
@@ -253,12 +256,12 @@ def cmd_run(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return config.id if args.detach else Exited(code)
 
 
-def cmd_create(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_create(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     warn_if_proot_as_root(args.isolation, io)
     return engine.containers.create(args.image, _options(args)).id
 
 
-def cmd_start(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_start(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     for text in args.containers:
         warn_if_proot_as_root(engine.containers.get(text).isolation, io)
     if args.attach:
@@ -270,28 +273,28 @@ def cmd_start(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.start(text)[0].name for text in args.containers]
 
 
-def cmd_stop(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_stop(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.stop(text, args.time).name for text in args.containers]
 
 
-def cmd_restart(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_restart(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.restart(text, args.time).name for text in args.containers]
 
 
-def cmd_kill(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_kill(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.kill(text, args.signal).name for text in args.containers]
 
 
-def cmd_rm(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_rm(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.containers.remove(text, force=args.force).name for text in args.containers]
 
 
-def cmd_ps(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_ps(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     listing = engine.containers.ps(all=args.all)
     return [row.config.short_id for row in listing] if args.quiet else listing
 
 
-def cmd_logs(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_logs(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     out = getattr(io.stdout, "buffer", None)
     for chunk in engine.containers.logs(args.container, follow=args.follow):
         if out is not None:
@@ -302,11 +305,11 @@ def cmd_logs(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return None
 
 
-def cmd_wait(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_wait(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [str(engine.containers.wait(text)) for text in args.containers]
 
 
-def cmd_exec(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_exec(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     code = engine.containers.exec(args.container, list(args.command), env=args.env,
                                   workdir=args.workdir, user=args.user,
                                   stdin=sys.stdin if args.interactive else None,
@@ -314,13 +317,13 @@ def cmd_exec(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return Exited(code)
 
 
-def cmd_commit(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_commit(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     image = engine.containers.commit(args.container, args.reference, message=args.message,
                                      author=args.author, changes=args.change)
     return str(image.id)
 
 
-def cmd_export(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_export(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     if args.output:
         with open(args.output, "wb") as out:
             engine.containers.export(args.container, out)
@@ -331,7 +334,7 @@ def cmd_export(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return None
 
 
-def cmd_inspect(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_inspect(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     from ..errors import NotFound
     found = []
     for target in args.targets:

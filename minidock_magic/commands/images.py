@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgument
 from . import Parser, Streams, Subcommands
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 RM_HELP = "remove images (untag; delete when no name is left)"
 
@@ -109,32 +112,32 @@ def _unpack(unpack: argparse.ArgumentParser) -> None:
     unpack.set_defaults(handler=cmd_unpack)
 
 
-def cmd_images(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_images(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     listing = engine.images()
     if args.quiet:
         return list(dict.fromkeys(row.id.short for row in listing))
     return listing
 
 
-def cmd_image_inspect(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_image_inspect(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [engine.image_inspect(text) for text in args.images]
 
 
-def cmd_rmi(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_rmi(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return [line for text in args.images for line in engine.rmi(text, force=args.force)]
 
 
-def cmd_tag(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_tag(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     engine.tag(args.source, args.target)
     return None
 
 
-def cmd_history(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_history(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     history = engine.history(args.image)
     return [row.image for row in history.rows] if args.quiet else history
 
 
-def cmd_save(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_save(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     if args.output:
         target = Path(args.output)
         partial = target.with_name(f".{target.name}.partial")
@@ -149,7 +152,7 @@ def cmd_save(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return None
 
 
-def cmd_load(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_load(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     if args.input:
         if not Path(args.input).is_file():
             raise InvalidArgument(f"load: no such file {args.input}")
@@ -160,16 +163,16 @@ def cmd_load(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return None if args.quiet else report
 
 
-def cmd_import(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_import(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     image = engine.import_image(args.source, args.reference, message=args.message,
                                 changes=args.change)
     return str(image.id)
 
 
-def cmd_bootstrap(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_bootstrap(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     image = engine.bootstrap()
     return f"{image.display_name} {image.digest}"
 
 
-def cmd_unpack(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_unpack(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     return str(engine.unpack(args.image, args.dest, keep_privileges=args.keep_privileges))

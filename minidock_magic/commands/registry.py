@@ -7,11 +7,14 @@ import getpass
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..errors import InvalidArgument
 from . import Streams, Subcommands
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 
 def register(sub: Subcommands) -> None:
@@ -53,7 +56,7 @@ def _gc(gc: argparse.ArgumentParser) -> None:
     gc.set_defaults(handler=cmd_gc, needs_engine=False)
 
 
-def cmd_serve(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_serve(engine: Minidock | None, args: argparse.Namespace, io: Streams) -> Any:
     from ..registry import exposure_warning, serve
     args.addr = args.addr or _service_addr(args.auth)
     if warning := exposure_warning(args.addr, args.auth):
@@ -74,7 +77,7 @@ def _service_addr(auth: str) -> str:
     return "127.0.0.1:5000"
 
 
-def cmd_adduser(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_adduser(engine: Minidock | None, args: argparse.Namespace, io: Streams) -> Any:
     from ..registry import add_user
     if args.password_stdin:
         password = (io.stdin or sys.stdin).readline().rstrip("\n")
@@ -88,7 +91,7 @@ def cmd_adduser(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
     return f"user {args.user} saved in {args.htpasswd}"
 
 
-def cmd_gc(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_gc(engine: Minidock | None, args: argparse.Namespace, io: Streams) -> Any:
     from ..registry import garbage_collect
     from ..results import human_size
     removed, freed = garbage_collect(Path(args.data))

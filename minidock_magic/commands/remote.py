@@ -11,10 +11,13 @@ import argparse
 import getpass
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..oci.reference import Reference
 from . import Streams, Subcommands, UsageError
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 
 def register(sub: Subcommands) -> None:
@@ -81,19 +84,19 @@ def _trace(args: argparse.Namespace, io: Streams) -> Any:
     return io.stdout if getattr(args, "trace", False) else None
 
 
-def cmd_pull(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_pull(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     engine.pull(args.name, platform=args.platform, trace=_trace(args, io), quiet=args.quiet,
                 out=None if args.quiet else io.stdout)
     return str(Reference.parse(args.name)) if args.quiet else None
 
 
-def cmd_push(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_push(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     digest = engine.push(args.name, trace=_trace(args, io), quiet=args.quiet,
                          out=None if args.quiet else io.stdout)
     return str(digest) if args.quiet else None
 
 
-def cmd_login(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_login(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     stdin = io.stdin if io.stdin is not None else sys.stdin
     username, password = args.username, args.password
     interactive = bool(getattr(stdin, "isatty", lambda: False)())
@@ -133,16 +136,16 @@ def class_registry_token(server: str | None) -> str | None:
     return token if server_host(server or "docker.io") == server_host(named) else None
 
 
-def cmd_logout(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_logout(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     from ..remotes import account
     return account.logout(engine, args.server)
 
 
-def cmd_search(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_search(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     from ..remotes import account
     return account.search(engine, args.term, args.registry, limit=args.limit, trace=_trace(args, io))
 
 
-def cmd_manifest_inspect(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_manifest_inspect(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     from ..remotes import account
     return account.manifest_inspect(engine, args.name, trace=_trace(args, io))

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import Streams, Subcommands
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 INFO_HELP = "store, settings and the isolation this host allows"
 
@@ -43,7 +46,7 @@ def _info(info: argparse.ArgumentParser) -> None:
     info.set_defaults(handler=cmd_info)
 
 
-def cmd_info(engine: Any, args: argparse.Namespace, io: Streams) -> Any:
+def cmd_info(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
     info = engine.info()
     lines = [f"Home: {info['home']}", f"Image store (OCI layout): {info['store']}",
              f"Layer compression: {info['compression']}", f"Images: {info['images']}",

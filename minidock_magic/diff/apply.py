@@ -62,7 +62,7 @@ from .safepath import (
     remove_untouched,
     resolve_parts,
 )
-from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX, whiteout_target
+from .whiteout import OPAQUE_MARKER, OPAQUE_XATTRS, WHITEOUT_PREFIX, opaque_xattrs_for, whiteout_target
 
 #: How whiteouts are written: deleting below, or recorded for overlayfs (see the docstring).
 WHITEOUT_MODES = ("delete", "overlay")
@@ -423,8 +423,8 @@ def apply_layer(stream: BinaryIO, root: Path, *, limits: ApplyLimits = ApplyLimi
     (each reported in ``skipped``).
 
     ``whiteouts``: ``"delete"`` (``root`` holds the layers below) or ``"overlay"`` (``root`` is
-    this layer's own overlayfs directory; ``opaque_xattrs`` default to ``trusted.overlay.opaque``
-    as root, ``user.overlay.opaque`` otherwise — say which the overlay will be mounted with).
+    this layer's own overlayfs directory; ``opaque_xattrs`` default to
+    :func:`~.whiteout.opaque_xattrs_for` this process — say which the overlay will be mounted with).
     """
     if privileged is None:
         privileged = os.geteuid() == 0
@@ -433,8 +433,8 @@ def apply_layer(stream: BinaryIO, root: Path, *, limits: ApplyLimits = ApplyLimi
     xattrs: tuple[str, ...] | None = None
     if whiteouts == "overlay":
         xattrs = tuple(opaque_xattrs) if opaque_xattrs is not None else \
-            ("trusted.overlay.opaque",) if os.geteuid() == 0 else ("user.overlay.opaque",)
-        if not xattrs or any(not x.endswith(".overlay.opaque") for x in xattrs):
+            opaque_xattrs_for(rootless=os.geteuid() != 0)
+        if not xattrs or any(x not in OPAQUE_XATTRS for x in xattrs):
             raise InvalidArgument(f"opaque_xattrs={opaque_xattrs!r}: overlayfs reads "
                                   "trusted.overlay.opaque or user.overlay.opaque")
     reader = open_layer_stream(stream, limits)

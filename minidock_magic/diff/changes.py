@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .safepath import Dir
-from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX
+from .whiteout import OPAQUE_MARKER, WHITEOUT_PREFIX, has_opaque_xattr, is_overlay_whiteout
 
 
 class ChangeKind(enum.Enum):
@@ -170,18 +170,9 @@ def changes_between(lower: Path | None, upper: Path) -> list[Change]:
     return _with_parents(out)
 
 
-def _is_overlay_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
 def _is_opaque_dir(parent: Dir, name: str, directory: Dir) -> bool:
-    for xattr in ("trusted.overlay.opaque", "user.overlay.opaque"):
-        try:
-            if os.getxattr(parent.at(name), xattr, follow_symlinks=False) == b"y":
-                return True
-        except OSError:  # ENODATA, or EPERM reading trusted.* without CAP_SYS_ADMIN
-            continue
-    return directory.lstat(OPAQUE_MARKER) is not None  # fuse-overlayfs marks it with a file instead
+    # fuse-overlayfs marks an opaque directory with a file instead of an xattr
+    return has_opaque_xattr(parent.at(name)) or directory.lstat(OPAQUE_MARKER) is not None
 
 
 def _entries(directory: Path) -> dict[str, os.stat_result]:
@@ -201,7 +192,7 @@ def _walk_upper(upper: Dir, lower: Path | None, path: str, out: list[Change]) ->
             out.append(Change(ChangeKind.DELETED, posixpath.join(path, name[len(WHITEOUT_PREFIX):])))
             continue
         child = posixpath.join(path, name)
-        if _is_overlay_whiteout(st):
+        if is_overlay_whiteout(st):
             out.append(Change(ChangeKind.DELETED, child))
             continue
         below = None if lower is None else lower / name

@@ -9,6 +9,11 @@ A tar can only add files, so deletions are spelled as marker entries that an app
 
 Paths here are tar member names or absolute rootfs paths; leading ``/`` and ``./`` are dropped.
 
+overlayfs spells the same two things on disk, in a layer's own directory: a deletion is a 0/0
+character device (:func:`is_overlay_whiteout`), an opaque directory carries an xattr
+(:data:`OPAQUE_XATTRS`, :func:`opaque_xattrs_for`, :func:`has_opaque_xattr`). Both spellings live
+here, so every reader and writer of layers agrees on them.
+
 >>> whiteout_name('/etc/motd')
 'etc/.wh.motd'
 >>> whiteout_target('etc/.wh.motd')
@@ -21,17 +26,46 @@ Paths here are tar member names or absolute rootfs paths; leading ``/`` and ``./
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
+
+from .members import member_name
 
 WHITEOUT_PREFIX = ".wh."
 #: Names starting with this are reserved for the layer format's own metadata.
 WHITEOUT_META_PREFIX = WHITEOUT_PREFIX + WHITEOUT_PREFIX
 OPAQUE_MARKER = WHITEOUT_META_PREFIX + ".opq"
 
+#: How overlayfs marks an opaque directory on disk: ``trusted.`` when mounted normally, ``user.``
+#: when mounted with ``userxattr`` (rootless). Readers accept either.
+OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
 
-def _relative(path: str) -> str:
-    """Member-name form: no leading '/' or './', no empty or '.' components."""
-    return "/".join(part for part in path.split("/") if part not in ("", "."))
+
+def opaque_xattrs_for(*, rootless: bool) -> tuple[str, ...]:
+    """The opaque xattrs a layer meant for overlayfs gets. Only root may write ``trusted.*``; root
+    writes both, so its layers serve either kind of mount, whichever isolation a container gets.
+
+    >>> opaque_xattrs_for(rootless=True), opaque_xattrs_for(rootless=False)
+    (('user.overlay.opaque',), ('trusted.overlay.opaque', 'user.overlay.opaque'))
+    """
+    return OPAQUE_XATTRS[1:] if rootless else OPAQUE_XATTRS
+
+
+def is_overlay_whiteout(st: os.stat_result) -> bool:
+    """Whether an entry of an overlayfs layer directory is a deletion (a 0/0 character device)."""
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def has_opaque_xattr(path: str | os.PathLike[str]) -> bool:
+    """Whether overlayfs reads the directory at ``path`` as opaque (either xattr, never followed)."""
+    for name in OPAQUE_XATTRS:
+        try:
+            if os.getxattr(path, name, follow_symlinks=False) == b"y":
+                return True
+        except OSError:  # ENODATA, or EPERM reading trusted.* without CAP_SYS_ADMIN
+            continue
+    return False
 
 
 def whiteout_name(path: str) -> str:
@@ -40,7 +74,7 @@ def whiteout_name(path: str) -> str:
     >>> whiteout_name('/a/b'), whiteout_name('b'), whiteout_name('./a/b/')
     ('a/.wh.b', '.wh.b', 'a/.wh.b')
     """
-    parent, base = posixpath.split(_relative(path))
+    parent, base = posixpath.split(member_name(path))
     if not base:
         raise ValueError("the root directory cannot be whited out")
     return posixpath.join(parent, WHITEOUT_PREFIX + base)
@@ -52,7 +86,7 @@ def opaque_marker(directory: str) -> str:
     >>> opaque_marker('/'), opaque_marker('a/b')
     ('.wh..wh..opq', 'a/b/.wh..wh..opq')
     """
-    return posixpath.join(_relative(directory), OPAQUE_MARKER)
+    return posixpath.join(member_name(directory), OPAQUE_MARKER)
 
 
 def is_whiteout(member_path: str) -> bool:
@@ -61,7 +95,7 @@ def is_whiteout(member_path: str) -> bool:
     >>> is_whiteout('a/.wh.b'), is_whiteout('a/.wh..wh..opq'), is_whiteout('a/b.wh.c')
     (True, True, False)
     """
-    return posixpath.basename(_relative(member_path)).startswith(WHITEOUT_PREFIX)
+    return posixpath.basename(member_name(member_path)).startswith(WHITEOUT_PREFIX)
 
 
 def is_opaque(member_path: str) -> bool:
@@ -70,7 +104,7 @@ def is_opaque(member_path: str) -> bool:
     >>> is_opaque('.wh..wh..opq'), is_opaque('./a/.wh..wh..opq'), is_opaque('a/.wh.opq')
     (True, True, False)
     """
-    return posixpath.basename(_relative(member_path)) == OPAQUE_MARKER
+    return posixpath.basename(member_name(member_path)) == OPAQUE_MARKER
 
 
 def whiteout_target(member_path: str) -> str | None:
@@ -86,7 +120,7 @@ def whiteout_target(member_path: str) -> str | None:
     >>> whiteout_target('a/.wh...')
     'a/..'
     """
-    parent, base = posixpath.split(_relative(member_path))
+    parent, base = posixpath.split(member_name(member_path))
     if not base.startswith(WHITEOUT_PREFIX) or base.startswith(WHITEOUT_META_PREFIX):
         return None
     return posixpath.join(parent, base[len(WHITEOUT_PREFIX):])

@@ -7,26 +7,27 @@ widget modules are imported on first use, so ``import minidock_magic.display`` s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..facade import Minidock
     from .container_view import ContainerView, LifecyclePanel
     from .explorer import ImageExplorer
 
 
-def explore(engine: Any, image_text: str) -> ImageExplorer:
+def explore(engine: Minidock, image_text: str) -> ImageExplorer:
     """Layers, files, A/C/D marks, wasted space and file contents of one image."""
     from .explorer import ImageExplorer
     return ImageExplorer(engine, image_text)
 
 
-def container_view(engine: Any, text: str) -> ContainerView:
+def container_view(engine: Minidock, text: str) -> ContainerView:
     """A container's writable layer (its diff) over the image layers beneath it."""
     from .container_view import ContainerView
     return ContainerView(engine, text)
 
 
-def lifecycle_panel(engine: Any, text: str) -> LifecyclePanel:
+def lifecycle_panel(engine: Minidock, text: str) -> LifecyclePanel:
     """Start / stop / restart / rm buttons, the container's state and its logs."""
     from .container_view import LifecyclePanel
     return LifecyclePanel(engine, text)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets  # type: ignore[import-untyped]
 
@@ -23,6 +23,9 @@ from ..oci.descriptor import Descriptor
 from ..results import html_table, human_size
 from .explorer import ERROR_STYLE, short_command
 from .layers import layer_commands
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 #: Logs shown are the last this many bytes (a chatty container must not flood the notebook).
 LOG_TAIL = 64 * 1024
@@ -43,7 +46,7 @@ def one_line(error: BaseException) -> str:
     return text if len(text) <= 300 else text[:299] + "…"
 
 
-def image_of(engine: Any, config: Any) -> Image:
+def image_of(engine: Minidock, config: Any) -> Image:
     """The image a container was made from, by the manifest its record keeps alive (its name
     may have been removed or moved since)."""
     return load_image(engine.content, Descriptor.from_json(config.image_target))
@@ -52,7 +55,7 @@ def image_of(engine: Any, config: Any) -> Image:
 class ContainerView(widgets.VBox):
     """``docker diff`` of the writable layer, on top of the image layers it is stacked on."""
 
-    def __init__(self, engine: Any, container_text: str) -> None:
+    def __init__(self, engine: Minidock, container_text: str) -> None:
         self.engine = engine
         self.config = engine.containers.get(container_text)
         self.image = image_of(engine, self.config)
@@ -104,7 +107,7 @@ class LifecyclePanel(widgets.VBox):
 
     ACTIONS = ("start", "stop", "restart", "rm")
 
-    def __init__(self, engine: Any, container_text: str, *, stop_timeout: float = 10.0) -> None:
+    def __init__(self, engine: Minidock, container_text: str, *, stop_timeout: float = 10.0) -> None:
         self.engine = engine
         self.config = engine.containers.get(container_text)
         self.stop_timeout = stop_timeout

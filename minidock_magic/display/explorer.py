@@ -14,7 +14,7 @@ import tarfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets  # type: ignore[import-untyped]
 
@@ -33,6 +33,9 @@ from .layers import (
 )
 from .preview import describe
 from .tars import DIR, SYMLINK, read_file_head
+
+if TYPE_CHECKING:
+    from ..facade import Minidock
 
 #: More rows than this are kept in ``rows`` but not put in the list widget; the filter narrows them.
 MAX_LISTED = 2000
@@ -69,7 +72,7 @@ class ImageExplorer(widgets.VBox):
     """Layer list (size, the command that made it), the selected layer's files with A/C/D marks or
     the merged filesystem up to it, a file viewer, and the wasted-space summary."""
 
-    def __init__(self, engine: Any, image_text: str, *, cache: ListingCache = LISTINGS) -> None:
+    def __init__(self, engine: Minidock, image_text: str, *, cache: ListingCache = LISTINGS) -> None:
         self.engine = engine
         self.image: Image = engine.image(image_text)
         self.report: ImageReport = image_report(engine.content, self.image, cache)

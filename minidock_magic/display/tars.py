@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from ..content.store import ContentStore
 from ..diff.layerstream import ApplyLimits, bounded_tarinfo
+from ..diff.members import member_path
 from ..diff.whiteout import is_opaque, is_whiteout, whiteout_target
 from ..oci.compression import decompressed, detect_stream
 from ..oci.digest import Digest
@@ -40,18 +41,6 @@ class Listing:
     entries: tuple[Entry, ...] = ()
     deleted: tuple[str, ...] = ()
     opaque: tuple[str, ...] = ()
-
-
-def member_path(name: str) -> str | None:
-    """A member name as an absolute path; None for the root itself and for names with ``..``.
-
-    >>> member_path('./etc//passwd'), member_path('usr/bin/'), member_path('./'), member_path('a/../b')
-    ('/etc/passwd', '/usr/bin', None, None)
-    """
-    parts = [part for part in name.split("/") if part not in ("", ".")]
-    if not parts or ".." in parts:
-        return None
-    return "/" + "/".join(parts)
 
 
 def _kind(member: tarfile.TarInfo) -> str:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..content.store import ContentStore
+from ..diff.members import member_name
 from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..oci import compression
 from ..oci import mediatypes as mt
@@ -99,15 +100,15 @@ class _Archive:
     def __init__(self, tar: tarfile.TarFile) -> None:
         self.tar = tar
         members = tar.getmembers()
-        self.members = {_normalise(m.name): m for m in members if m.isfile()}
+        self.members = {member_name(m.name): m for m in members if m.isfile()}
         # Older docker archives name layers ``<id>/layer.tar`` as symlinks to ``../<hex>.tar``:
         # follow one hop, and only to another regular member of the same archive.
         for link in members:
             if link.issym():
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(_normalise(link.name)),
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(member_name(link.name)),
                                                            link.linkname))
                 if target in self.members:
-                    self.members.setdefault(_normalise(link.name), self.members[target])
+                    self.members.setdefault(member_name(link.name), self.members[target])
 
     def has(self, name: str) -> bool:
         return name in self.members
@@ -125,12 +126,6 @@ class _Archive:
             raise InvalidArgument(f"{name} in the archive is larger than {MAX_METADATA} bytes")
         with self.open(name) as stream:
             return stream.read()
-
-
-def _normalise(name: str) -> str:
-    while name.startswith("./"):
-        name = name[2:]
-    return name.lstrip("/")
 
 
 def load(content: ContentStore, source: BinaryIO) -> list[Loaded]:
@@ -214,7 +209,7 @@ def _repo_tags_by_config(archive: _Archive) -> dict[str, list[str]]:
     entries = loads(archive.read_small("manifest.json"), "manifest.json")
     if not isinstance(entries, list):
         raise InvalidArgument("invalid manifest.json: expected a list")
-    return {_normalise(str(e.get("Config", ""))): list(e.get("RepoTags") or [])
+    return {member_name(str(e.get("Config", ""))): list(e.get("RepoTags") or [])
             for e in entries if isinstance(e, dict)}
 
 
@@ -242,12 +237,12 @@ def _load_docker(archive: _Archive, content: ContentStore, ingest: Ingest) -> li
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("Layers"), list):
             raise InvalidArgument("invalid manifest.json entry: needs Config and Layers")
-        config_raw = archive.read_small(_normalise(str(entry.get("Config", ""))))
+        config_raw = archive.read_small(member_name(str(entry.get("Config", ""))))
         config = ImageConfig.parse(config_raw)
         if len(config.diff_ids) != len(entry["Layers"]):
             raise InvalidArgument(f"manifest.json lists {len(entry['Layers'])} layers but the config "
                                   f"has {len(config.diff_ids)} diff_ids")
-        layers = [_ingest_docker_layer(archive, content, ingest, _normalise(str(path)), diff_id)
+        layers = [_ingest_docker_layer(archive, content, ingest, member_name(str(path)), diff_id)
                   for path, diff_id in zip(entry["Layers"], config.diff_ids)]
         config_digest = ingest(io.BytesIO(config_raw))
         manifest = Manifest.build(Descriptor(mt.OCI_CONFIG, config_digest, len(config_raw)), layers)

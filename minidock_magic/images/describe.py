@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from ..results import History, HistoryRow, ImageList, ImageRow
 from .image import Image
+from .reports import HistoryRow, ImageRow
 
 
-def image_list(images: list[Image]) -> ImageList:
+def image_rows(images: list[Image]) -> list[ImageRow]:
     """One row per name; a layer another image also uses counts as shared."""
     users = Counter(digest for image in images for digest in {layer.digest for layer in image.layers})
     rows = []
@@ -21,7 +21,7 @@ def image_list(images: list[Image]) -> ImageList:
                                  (name.tag or "<none>") if name else "<none>", image.id, image.digest,
                                  image.config.created, image.size, shared, image.size - shared))
     rows.sort(key=lambda r: (r.repository, r.tag))
-    return ImageList(rows)
+    return rows
 
 
 def inspect(image: Image) -> dict[str, Any]:
@@ -46,7 +46,7 @@ def inspect(image: Image) -> dict[str, Any]:
     }
 
 
-def history(image: Image) -> History:
+def history_rows(image: Image) -> list[HistoryRow]:
     """Newest step first; steps that only changed metadata have no layer and size 0."""
     by_diff_id = dict(zip(image.config.diff_ids, image.layers))
     rows = []
@@ -55,4 +55,4 @@ def history(image: Image) -> History:
         rows.append(HistoryRow(image.id.short if position == 0 else "<missing>", step.created,
                                step.created_by or "", layer.size if layer else 0, step.comment or "",
                                layer.digest if layer else None))
-    return History(rows)
+    return rows

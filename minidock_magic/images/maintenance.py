@@ -12,9 +12,9 @@ from pathlib import Path
 from ..content.store import ContentStore
 from ..oci.descriptor import Descriptor
 from ..oci.digest import Digest
-from ..results import CheckReport, DiskUsage, PruneReport
 from . import reachability
 from .image import Image
+from .reports import Pruned, StoreCheck, StoreUsage
 from .store import ImageStore
 
 #: Temp files younger than this may belong to a live ingest in another process.
@@ -32,11 +32,11 @@ def collect(content: ContentStore, roots: Iterable[Descriptor]) -> list[Digest]:
     return freed
 
 
-def check(content: ContentStore, roots: Iterable[Descriptor]) -> CheckReport:
+def check(content: ContentStore, roots: Iterable[Descriptor]) -> StoreCheck:
     """Re-hash every blob; name the corrupt, the missing, the unreadable and the dangling."""
     reachable = reachability.walk(content, roots)
     blobs = list(content.walk())
-    return CheckReport(
+    return StoreCheck(
         blobs=len(blobs),
         corrupt=[b.digest for b in blobs if not content.verify(b.digest)],
         missing=reachable.missing,
@@ -45,7 +45,7 @@ def check(content: ContentStore, roots: Iterable[Descriptor]) -> CheckReport:
 
 
 def prune(content: ContentStore, names: ImageStore, *, in_use: set[Digest],
-          extra_roots: list[Descriptor], tmp_dir: Path, all_images: bool) -> PruneReport:
+          extra_roots: list[Descriptor], tmp_dir: Path, all_images: bool) -> Pruned:
     """Untagged images (every unused one with ``all_images``), then unreferenced blobs, then
     temp files a crash left behind."""
     untagged = []
@@ -62,16 +62,16 @@ def prune(content: ContentStore, names: ImageStore, *, in_use: set[Digest],
         for stale in tmp_dir.iterdir():
             if stale.lstat().st_mtime < cutoff:
                 freed += _remove(stale)
-    return PruneReport(deleted, untagged, freed)
+    return Pruned(deleted, untagged, freed)
 
 
-def disk_usage(content: ContentStore, images: list[Image]) -> DiskUsage:
+def disk_usage(content: ContentStore, images: list[Image]) -> StoreUsage:
     users: Counter[Digest] = Counter()
     for image in images:
         for digest in {b.digest for b in image.blobs()}:
             users[digest] += 1
     sizes = {b.digest: b.size for b in content.walk()}
-    return DiskUsage(
+    return StoreUsage(
         images=len(images), blobs=len(sizes), total=sum(sizes.values()),
         shared=sum(s for d, s in sizes.items() if users[d] > 1),
         unique=sum(s for d, s in sizes.items() if users[d] == 1),

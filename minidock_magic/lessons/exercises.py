@@ -12,6 +12,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
+from ..diff.members import member_path
 from ..errors import MinidockError, NotFound
 from ..oci.compression import decompressed, detect_stream
 from .backend import container_isolation, has_namespaces
@@ -45,8 +46,7 @@ def _layer_files(engine: Any, layer: Any) -> dict[str, tarfile.TarInfo]:
         stream = decompressed(blob, detect_stream(blob))
         with tarfile.open(fileobj=stream, mode="r|") as tar:
             for member in tar:
-                path = "/" + member.name.strip("./").lstrip("/")
-                members[path.rstrip("/") or "/"] = member
+                members[member_path(member.name) or "/"] = member
     return members
 
 

@@ -36,7 +36,7 @@ _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _DOMAIN_NAME = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*"
 _IPV6 = r"\[(?:[a-fA-F0-9:]+)\]"
 _DOMAIN = rf"(?:{_DOMAIN_NAME}|{_IPV6})(?::[0-9]+)?"
-_TAG = r"[\w][\w.-]{0,127}"
+_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"  # Go's \w is ASCII; Python's is not
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*[:][0-9A-Fa-f]{32,}"
 _NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
 
@@ -116,11 +116,21 @@ class Reference:
         return self._render(self.repository)
 
 
+def is_registry_host(component: str) -> bool:
+    """docker's rule for the first component of a name with a ``/``: a registry host if it has a
+    ``.`` or a ``:``, is ``localhost``, or has capitals (a repository path never does).
+
+    >>> [is_registry_host(c) for c in ("localhost:5000", "ghcr.io", "localhost", "Me", "library")]
+    [True, True, True, True, False]
+    """
+    return "." in component or ":" in component or component == "localhost" \
+        or component.lower() != component
+
+
 def split_domain(name: str) -> tuple[str, str]:
     """docker's rule: the first component is a registry host only if it looks like one."""
     first, sep, rest = name.partition("/")
-    if not sep or ("." not in first and ":" not in first and first != "localhost"
-                   and first.lower() == first):
+    if not sep or not is_registry_host(first):
         domain, path = DEFAULT_DOMAIN, name
     else:
         domain, path = first, rest

@@ -71,7 +71,7 @@ class ApiVersionHeader:
 
 def error_response(request: Request, error: MinidockError, auth: Auth | None = None) -> Response:
     """The spec's error body for ``error`` (empty for HEAD), with the headers the error calls for."""
-    headers: dict[str, str] = dict(getattr(error, "headers", {}) or {})
+    headers = dict(error.headers)
     headers.pop("Content-Length", None)
     if isinstance(error, Unauthorized):
         challenge = error if isinstance(error, Challenge) else Challenge(str(error))
@@ -80,7 +80,7 @@ def error_response(request: Request, error: MinidockError, auth: Auth | None = N
     if isinstance(error, MethodNotAllowed):
         headers["Allow"] = ", ".join(error.allow)
     doc = {"errors": [{"code": error.registry_code, "message": str(error),
-                       "detail": getattr(error, "detail", None)}]}
+                       "detail": error.detail}]}
     body = b"" if request.method == "HEAD" else json.dumps(doc).encode()
     return Response(body, error.http_status, headers, "application/json")
 
@@ -107,7 +107,7 @@ async def token_endpoint(auth: Auth, request: Request) -> Response:
     try:
         return await _issue(auth, request)
     except Unauthorized as error:  # here the answer is "send a password", not "get a token"
-        error.headers = {"WWW-Authenticate": f'Basic realm="{auth.service}"'}  # type: ignore[attr-defined]
+        error.headers["WWW-Authenticate"] = f'Basic realm="{auth.service}"'
         raise
 
 

@@ -83,7 +83,7 @@ async def _append(reg: Registry, request: Request, name: str, upload_id: str) ->
                 writer.write(chunk)
             await anyio.to_thread.run_sync(writer.sync)
     except RangeNotSatisfiable as error:
-        error.headers = _upload_headers(reg, name, upload_id)  # type: ignore[attr-defined]
+        error.headers.update(_upload_headers(reg, name, upload_id))
         raise
 
 

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 
 from ..errors import InvalidArgument, NotFound, Unsupported
 from ..oci.digest import Digest
+from ..oci.reference import PATH_GRAMMAR, TAG_GRAMMAR
 
 NAME_MAX = 255
 PATH_MAX = 1024
-NAME_RE = re.compile(r"[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*")
-TAG_RE = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
+#: The reference grammar's repository path and tag (one copy, in oci/reference.py).
+NAME_RE, TAG_RE = PATH_GRAMMAR, TAG_GRAMMAR
 UPLOAD_ID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 

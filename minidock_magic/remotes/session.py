@@ -1,28 +1,21 @@
 """What pull, push and login share: the engine's stores they touch, and a client for a host.
 
-The engine is seen through a small Protocol (content, names, layout) rather than the facade class,
-so this package sits below the facade and the facade can import it.
+The engine is seen through a small Protocol (:class:`..images.stores.Stores`: content, names,
+layout) rather than the facade class, so this package sits below the facade.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
-
-from ..content.store import ContentStore
 from ..errors import InvalidArgument
-from ..home import Layout
-from ..images.store import ImageStore
+from ..images.stores import Stores
 from ..oci.descriptor import Platform
 from .client import RegistryClient
 from .credentials import CredentialStore
 from .records import BlobSources
 from .trace import Sink
 
-
-class Engine(Protocol):
-    content: ContentStore
-    names: ImageStore
-    layout: Layout
+#: The engine as pull, push and login see it: its stores (one Protocol for every service).
+Engine = Stores
 
 
 def credential_store(engine: Engine) -> CredentialStore:

@@ -18,23 +18,7 @@ import stat
 from pathlib import Path
 
 from ..diff.safepath import Dir
-
-#: Both spellings: root's layers carry both, rootless ones the ``user.`` one (:mod:`.overlay`).
-OPAQUE_XATTRS = ("trusted.overlay.opaque", "user.overlay.opaque")
-
-
-def is_whiteout(st: os.stat_result) -> bool:
-    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
-
-
-def is_opaque(path: Path | str) -> bool:
-    for name in OPAQUE_XATTRS:
-        try:
-            if os.getxattr(path, name, follow_symlinks=False) == b"y":
-                return True
-        except OSError:  # ENODATA; EPERM for trusted.* when unprivileged
-            continue
-    return False
+from ..diff.whiteout import has_opaque_xattr, is_overlay_whiteout
 
 
 def _lstat(path: Path) -> os.stat_result | None:
@@ -54,7 +38,7 @@ def below(layers: list[Path], name: str) -> list[Path]:
         if not stat.S_ISDIR(st.st_mode):
             break  # a file or a whiteout hides everything below it
         merged.append(layer / name)
-        if is_opaque(layer / name):
+        if has_opaque_xattr(layer / name):
             break
     return merged
 
@@ -70,7 +54,7 @@ def entries(layers: list[Path]) -> dict[str, bool]:
                     continue
                 decided.add(entry.name)
                 st = entry.stat(follow_symlinks=False)
-                if not is_whiteout(st):
+                if not is_overlay_whiteout(st):
                     found[entry.name] = stat.S_ISDIR(st.st_mode)
     return found
 

@@ -23,11 +23,12 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..diff.whiteout import has_opaque_xattr, opaque_xattrs_for
 from ..errors import Unsupported
 from ..runtime.spec import OverlayMount
 from .base import ApplyTarget, Mounts
 from .local import LocalSnapshotter, remove_tree
-from .lowerview import is_opaque, lower_skeleton
+from .lowerview import lower_skeleton
 from .metadata import Record
 
 if TYPE_CHECKING:
@@ -45,8 +46,7 @@ class OverlaySnapshotter(LocalSnapshotter):
                               "or ':', which overlayfs mount options cannot hold")
         self.rootless = rootless
         self.name = "overlay-rootless" if rootless else "overlay"
-        self.opaque_xattrs: tuple[str, ...] = ("user.overlay.opaque",) if rootless else \
-            ("trusted.overlay.opaque", "user.overlay.opaque")
+        self.opaque_xattrs: tuple[str, ...] = opaque_xattrs_for(rootless=rootless)
         # overlayfs needs at least one lower dir; a snapshot with no parent gets this one.
         self.empty = self.root / "empty"
         self.empty.mkdir(exist_ok=True)
@@ -71,7 +71,7 @@ class OverlaySnapshotter(LocalSnapshotter):
             lowers.append(self._fs(ancestor))
             # An opaque root ('.wh..wh..opq' at the top of a layer) is not something overlayfs
             # checks on a lower's root, so the chain is cut here instead.
-            if is_opaque(lowers[-1]):
+            if has_opaque_xattr(lowers[-1]):
                 break
         return lowers
 

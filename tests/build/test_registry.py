@@ -10,7 +10,7 @@ import pytest
 
 from minidock_magic.containers.options import RunOptions
 from minidock_magic.facade import Minidock
-from tests.remotes.conftest import DockerRegistry
+from tests.servers import DockerRegistry
 
 from .conftest import SIX_STEPS
 

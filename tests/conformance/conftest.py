@@ -10,7 +10,7 @@ import pytest
 
 from minidock_magic.registry import RegistryServer
 from tests.conformance.scenario import Target
-from tests.remotes.conftest import DockerRegistry
+from tests.servers import DockerRegistry
 
 
 @pytest.fixture(scope="session")

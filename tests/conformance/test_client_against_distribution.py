@@ -16,7 +16,7 @@ from minidock_magic.build.builder import build
 from minidock_magic.containers.options import RunOptions
 from minidock_magic.errors import Unauthorized
 from minidock_magic.facade import Minidock
-from tests.remotes.conftest import DockerRegistry
+from tests.servers import DockerRegistry
 
 pytestmark = pytest.mark.integration
 

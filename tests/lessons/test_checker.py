@@ -175,6 +175,15 @@ def test_lesson_1(busybox_engine, tmp_path):
     assert status("1.3", engine) == DONE
 
 
+def test_a_hidden_file_is_not_the_file_an_exercise_asks_for(busybox_engine, tmp_path):
+    """Member names lose their ``./`` prefix, not their dots: ``.hello.txt`` is not ``/hello.txt``."""
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    (hidden / ".hello.txt").write_text("hello")
+    busybox_engine.import_image(hidden, "my-rootfs:1")
+    assert status("1.1", busybox_engine) == HINT
+
+
 # -- lesson 2 -------------------------------------------------------------------------------
 
 

@@ -7,7 +7,8 @@ import argparse
 import pytest
 
 from minidock_magic.commands import build_parser
-from minidock_magic.magics import NOTEBOOK_COMMANDS, ErrorLine
+from minidock_magic.commands.notebook import NOTEBOOK_COMMANDS
+from minidock_magic.magics import ErrorLine
 from minidock_magic.registry import RegistryServer
 
 pytestmark = pytest.mark.integration

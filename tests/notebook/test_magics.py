@@ -34,7 +34,8 @@ def test_bad_input_is_one_error_line_not_a_traceback(ip, capsys):
 
 def test_help_prints_usage(ip, capsys):
     assert ip.run_line_magic("dock", "--help") is None
-    assert "images" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "images" in out and "explore" in out and "panel" in out  # notebook-only, same grammar
 
 
 def test_tag_and_lines_are_printed(ip, capsys):
@@ -84,6 +85,9 @@ def test_explore_returns_the_image_explorer_widget(ip):
     assert isinstance(explorer, ImageExplorer) and explorer.rows
     assert isinstance(ip.run_line_magic("dock", "explore"), ErrorLine)
     assert isinstance(ip.run_line_magic("dock", "explore nothere"), ErrorLine)
+    too_many = ip.run_line_magic("dock", "explore busybox busybox")
+    assert isinstance(too_many, ErrorLine) and "unrecognized arguments" in too_many.message
+    assert isinstance(ip.run_line_magic("dock", "panel"), ErrorLine)
 
 
 def test_registry_graph_shows_shared_blobs_once(busybox_engine, tmp_path):

@@ -36,6 +36,7 @@ def test_valid_references_normalise_like_docker(text, canonical, familiar):
     "", "BusyBox", "busybox:", ":tag", "a//b", "-a", "a-", "a..b", "a/", "/a", "busybox:-x",
     "busybox:" + "t" * 129, "a@sha256:abc", "a@sha256:" + "g" * 64, "a@md5:" + "a" * 32,
     "a b", "a\nb", "busybox\n", "localhost:port/a", "a/" + "b" * 260,
+    "busybox:vé", "busybox:v²",  # a tag is ASCII (Go's \w), as the registry's routes say too
 ])
 def test_invalid_references_are_refused_with_one_line(text):
     with pytest.raises(InvalidArgument) as info:

@@ -17,6 +17,7 @@ import pytest
 from minidock_magic.errors import InvalidArgument
 from minidock_magic.registry import RegistryServer, add_user
 from minidock_magic.registry.auth import Auth, load_htpasswd
+from tests.conftest import need
 
 from .conftest import USERS, Pusher, check_response, make_image, sha256
 
@@ -298,16 +299,15 @@ def test_users_added_while_running_can_log_in(auth_server: StartServer, htpasswd
 @pytest.mark.integration
 def test_htpasswd_tool_interop(tmp_path: Path) -> None:
     """``htpasswd -B`` (apache2-utils) writes what we read, and verifies what we write."""
-    if shutil.which("htpasswd") is None:
-        pytest.skip("htpasswd not installed (apt-get install apache2-utils)")
+    htpasswd = need("htpasswd")
     path = tmp_path / "htpasswd"
-    subprocess.run(["htpasswd", "-B", "-C", "4", "-b", "-c", str(path), "frank", "frank-pw"], check=True,
+    subprocess.run([htpasswd, "-B", "-C", "4", "-b", "-c", str(path), "frank", "frank-pw"], check=True,
                    capture_output=True)
     add_user(path, "gina", "gina-pw", rounds=4)
     assert path.read_text().startswith("frank:$2y$")
     auth = Auth("private", path)
     assert auth.check_password("frank", "frank-pw") and auth.check_password("gina", "gina-pw")
-    verify = subprocess.run(["htpasswd", "-v", "-b", str(path), "gina", "gina-pw"], capture_output=True, text=True)
+    verify = subprocess.run([htpasswd, "-v", "-b", str(path), "gina", "gina-pw"], capture_output=True, text=True)
     assert verify.returncode == 0, verify.stderr
-    wrong = subprocess.run(["htpasswd", "-v", "-b", str(path), "gina", "nope"], capture_output=True, text=True)
+    wrong = subprocess.run([htpasswd, "-v", "-b", str(path), "gina", "nope"], capture_output=True, text=True)
     assert wrong.returncode != 0

@@ -6,32 +6,24 @@ Run with ``-m integration``; CI installs ``skopeo`` and ``docker-registry`` (Deb
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from minidock_magic.registry import RegistryServer
+from tests.conftest import need
+from tests.servers import DockerRegistry
 
 from .conftest import USERS, Image, make_image, sha256, write_oci_layout
 
 pytestmark = pytest.mark.integration
 
-SKOPEO = ["skopeo", "--insecure-policy"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _need_skopeo() -> None:
-    if shutil.which("skopeo") is None:
-        pytest.skip("skopeo not installed (apt-get install skopeo)")
 
 
 def skopeo(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([*SKOPEO, *args], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([need("skopeo"), "--insecure-policy", *args], capture_output=True, text=True, timeout=120)
     if ok:
         assert result.returncode == 0, result.stderr
     return result
@@ -114,38 +106,12 @@ def test_skopeo_with_auth(mode: str, layout: str, image: Image, auth_server) -> 
     assert json.loads(with_creds.stdout)["Digest"] == image.digest
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def distribution(tmp_path: Path) -> Iterator[str]:
     """CNCF distribution 2.8 (Debian ``docker-registry``) on 127.0.0.1; yields ``host:port``."""
-    binary = shutil.which("docker-registry")
-    if binary is None:
-        pytest.skip("docker-registry not installed (apt-get install docker-registry)")
-    port = free_port()
-    config = tmp_path / "config.yml"
-    config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                      f"    rootdirectory: {tmp_path / 'distribution'}\n  delete:\n    enabled: true\n"
-                      f"http:\n  addr: 127.0.0.1:{port}\n")
-    proc = subprocess.Popen([binary, "serve", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                assert time.monotonic() < deadline, "docker-registry did not start"
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    server = DockerRegistry(tmp_path / "distribution")
+    yield server.address
+    server.stop()
 
 
 def test_copy_between_us_and_distribution(tmp_path: Path, layout: str, image: Image, server: RegistryServer,

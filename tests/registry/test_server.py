@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 from minidock_magic.registry import RegistryServer
 from minidock_magic.registry.app import create_app
 from minidock_magic.registry.server import _config
+from tests.servers import free_port
 
 from .helpers import raw_request
 
@@ -60,9 +60,7 @@ def test_every_answer_has_the_api_version_header_once(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_registry_serve_runs_on_uvloop_and_httptools(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT),
                                                                      os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen([sys.executable, "-m", "minidock_magic.cli", "registry", "serve",

@@ -34,6 +34,7 @@ from minidock_magic.registry import RegistryServer
 from tests.reliability.builders import Layer, make_image, oci_archive, tar_of
 from tests.reliability.conftest import Tally, copy_home
 from tests.reliability.zygote import Zygote, check_clean, registry_intact
+from tests.servers import free_port
 
 TALLY = Tally("crash safety (kill -9)")
 SCALE = max(1, int(os.environ.get("MINIDOCK_CRASH_TRIALS", "1")))
@@ -60,12 +61,6 @@ def image_home(busybox_home: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.fixture
 def rng(request: pytest.FixtureRequest) -> random.Random:
     return random.Random(f"{SEED}-{request.node.name}")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

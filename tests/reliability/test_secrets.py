@@ -40,6 +40,7 @@ from minidock_magic.remotes.client import RegistryClient
 from minidock_magic.remotes.credentials import Credential
 from minidock_magic.remotes.session import credential_store
 from tests.reliability.conftest import Tally, copy_home
+from tests.servers import free_port
 
 TALLY = Tally("secrets: scenarios")
 OUTPUTS = Tally("secrets: captured outputs searched for the password")
@@ -127,9 +128,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, htpasswd: Path) -> Iterator
 def foreground(tmp_path_factory: pytest.TempPathFactory, htpasswd: Path) -> Iterator[tuple[str, Path]]:
     """``minidock registry serve --auth private`` in the foreground, its output kept."""
     top = tmp_path_factory.mktemp("secrets-serve")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = top / "serve.log"
     with open(log, "wb") as out:
         process = subprocess.Popen([sys.executable, "-m", "minidock_magic.cli", "registry", "serve",

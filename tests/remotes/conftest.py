@@ -2,68 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import bcrypt
-import httpx
 import pytest
 
 from minidock_magic.facade import Minidock
-from tests.conftest import need
+from tests.servers import DockerRegistry
 
 USER, PASSWORD = "teacher", "correct-horse-9"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class DockerRegistry:
-    """``docker-registry serve config.yml`` with filesystem storage and deletes enabled."""
-
-    def __init__(self, root: Path, auth: str = "") -> None:
-        self.root = root
-        self.storage = root / "storage"
-        self.port = free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        config = (f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n"
-                  f"storage:\n  filesystem:\n    rootdirectory: {self.storage}\n"
-                  f"  delete:\n    enabled: true\n"
-                  f"http:\n  addr: {self.address}\n{auth}")
-        (root / "config.yml").write_text(config)
-        self.log = open(root / "registry.log", "wb")
-        self.process = subprocess.Popen([need("docker-registry"), "serve", str(root / "config.yml")],
-                                        stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                httpx.get(f"http://{self.address}/v2/", timeout=1)
-                break
-            except httpx.TransportError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise AssertionError(f"docker-registry did not start:\n"
-                                         f"{(root / 'registry.log').read_text()}") from None
-                time.sleep(0.05)
-
-    def blob_path(self, digest: object) -> Path:
-        hexpart = str(digest).removeprefix("sha256:")
-        return self.storage / "docker/registry/v2/blobs/sha256" / hexpart[:2] / hexpart / "data"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
 
 def htpasswd_auth(path: Path) -> str:

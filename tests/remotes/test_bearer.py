@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 
 import pytest
 
 from minidock_magic.errors import Denied, Unauthorized
+from minidock_magic.registry import RegistryServer, add_user
 from minidock_magic.remotes import login, pull, push
-from tests.remotes.conftest import PASSWORD, USER, DockerRegistry
+from tests.remotes.conftest import PASSWORD, USER
 from tests.remotes.token_server import SERVICE, TokenServer
+from tests.servers import DockerRegistry
 
 pytestmark = pytest.mark.integration
 
@@ -71,11 +72,7 @@ def test_login_then_push_and_pull_with_tokens(busybox_engine, second_engine, tok
         pull(second_engine, name)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("minidock_magic.registry.server") is None,
-                    reason="minidock_magic.registry.server (our own registry) is not there yet")
 def test_bearer_flow_against_our_own_registry_in_public_mode(busybox_engine, second_engine, tmp_path, lines):
-    from minidock_magic.registry import RegistryServer, add_user
-
     add_user(tmp_path / "htpasswd", "alice", "alice-pw-1")
     with RegistryServer(tmp_path / "data", auth_mode="public", htpasswd=tmp_path / "htpasswd") as server:
         mine, theirs = f"{server.address}/alice/bb:1", f"{server.address}/bob/bb:1"

@@ -21,7 +21,7 @@ from minidock_magic.errors import (
 from minidock_magic.oci import Descriptor, Digest, Reference
 from minidock_magic.remotes.client import MAX_MANIFEST, RegistryClient, is_insecure
 from minidock_magic.remotes.credentials import Credential
-from tests.remotes.conftest import free_port
+from tests.servers import free_port
 
 
 def client(handler, host: str = "reg.example", **kwargs) -> RegistryClient:

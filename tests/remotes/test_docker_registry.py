@@ -28,7 +28,7 @@ from minidock_magic.remotes import (
 )
 from minidock_magic.results import human_size
 from tests.conftest import need, run
-from tests.remotes.conftest import free_port
+from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -33,7 +33,7 @@ from minidock_magic.remotes.transport import PIECE, StdlibTransport
 from minidock_magic.remotes.wire import Upload
 from tests.conftest import need, run
 from tests.registry.conftest import make_image
-from tests.remotes.conftest import DockerRegistry, free_port
+from tests.servers import DockerRegistry, free_port
 
 pytestmark = pytest.mark.integration
 
