@@ -13,8 +13,9 @@ from html import escape
 from typing import Any
 
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Unicode
+from traitlets import Unicode, observe
 
+from . import i18n
 from .cli import render_text
 from .commands import Streams, build_parser, handler_of
 from .errors import MinidockError
@@ -53,6 +54,14 @@ class DockMagics(Magics):
     snapshotter = Unicode("", help="overlay or copy (default: what this host allows)").tag(config=True)
     default_registry = Unicode("", help="Registry host for `%dock pull NAME` and `%dock search` when "
                                "the name has none (e.g. localhost:5000 for a class registry)").tag(config=True)
+
+    language = Unicode("", help="Language of diagram labels, checker answers and summaries: en or zh "
+                       "(default: $MINIDOCK_LANG, else English)").tag(config=True)
+
+    @observe("language")
+    def _language_changed(self, change: Any) -> None:
+        if change["new"]:
+            i18n.use_language(change["new"])
 
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)

@@ -25,7 +25,8 @@ from .checker import (
     use_language,
 )
 from .home import fresh_home, lessons_dir
+from .show import digests, isolation
 
 __all__ = ["DONE", "EXERCISES", "HINT", "TODO", "CheckReport", "CheckResult", "Exercise", "Msg",
-           "check", "current_engine", "current_language", "exercise", "fresh_home", "lessons_dir",
-           "use_language"]
+           "check", "current_engine", "current_language", "digests", "exercise", "fresh_home",
+           "isolation", "lessons_dir", "use_language"]

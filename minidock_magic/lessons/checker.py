@@ -17,27 +17,24 @@ statuses: ``DONE`` (a tick), ``HINT`` (something is there, but not yet right: sa
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from .. import i18n
 from ..errors import MinidockError
 from ..results import Result
 
 DONE, HINT, TODO = "done", "hint", "todo"
-LANGUAGES = ("en", "zh")
+LANGUAGES = i18n.LANGUAGES
 
 _MARKS = {DONE: "✔", HINT: "✘", TODO: "○", "unknown": "?"}
 _LABELS = {"en": {DONE: "Done", HINT: "Not quite", TODO: "Not yet", "unknown": "Unknown exercise"},
            "zh": {DONE: "完成", HINT: "还差一点", TODO: "尚未开始", "unknown": "没有这道练习"}}
 _COLOURS = {DONE: "#1b7f1b", HINT: "#a66400", TODO: "#555555", "unknown": "#b00020"}
 _BACKGROUNDS = {DONE: "#eaf7ea", HINT: "#fff4e0", TODO: "#f2f2f2", "unknown": "#fdecee"}
-
-_language: str | None = None
-
 
 @dataclass(frozen=True, slots=True)
 class Msg:
@@ -73,28 +70,13 @@ def exercise(exercise_id: str, title_en: str, title_zh: str) -> Callable[[Test],
 
 
 def use_language(lang: str) -> str:
-    """Choose the language of ``check``'s answers for this kernel: ``"en"`` or ``"zh"``."""
-    global _language
-    _language = _normalise(lang)
-    return _language
+    """Choose the language of ``check``'s answers (and of diagrams, summaries) for this kernel."""
+    return i18n.use_language(lang)
 
 
 def current_language(lang: str | None = None) -> str:
     """``lang`` if given, else what ``use_language`` chose, else ``$MINIDOCK_LANG``, else English."""
-    if lang is not None:
-        return _normalise(lang)
-    if _language is not None:
-        return _language
-    return _normalise(os.environ.get("MINIDOCK_LANG", "en"), strict=False)
-
-
-def _normalise(lang: str, *, strict: bool = True) -> str:
-    short = lang.lower().replace("_", "-").split("-")[0]
-    if short in LANGUAGES:
-        return short
-    if strict:
-        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
-    return "en"
+    return i18n.current_language(lang)
 
 
 def current_engine() -> Any:

@@ -85,8 +85,8 @@ def test_results_render_as_text_and_html_in_both_languages(busybox_engine):
 
 
 def test_language_comes_from_the_environment_unless_chosen(monkeypatch):
-    from minidock_magic.lessons import checker
-    monkeypatch.setattr(checker, "_language", None)
+    from minidock_magic import i18n
+    monkeypatch.setattr(i18n, "_language", None)
     monkeypatch.setenv("MINIDOCK_LANG", "zh_CN.UTF-8")
     assert current_language() == "zh"
     monkeypatch.setenv("MINIDOCK_LANG", "fr")

@@ -66,8 +66,8 @@ def test_graph_draws_shared_layers_once(ip, busybox_engine, tmp_path):
     assert len(layer_nodes) == 3  # busybox's layer once, plus one layer per child
     [shared] = graph.shared_layers()
     assert "shared by 3 images" in shared.label
-    edges_into_shared = [e for e in graph.edges if e[1] == shared.id]
-    assert len(edges_into_shared) == 3  # busybox itself, and each child's own layer
+    edges_up_from_shared = [e for e in graph.edges if e[0] == shared.id]  # edges point up the stack
+    assert len(edges_up_from_shared) == 3  # busybox itself, and each child's own layer
     svg = graph._repr_svg_()
     assert svg.lstrip().startswith("<?xml") and "busybox:latest" in svg
     assert graph.to_dot() == ip.run_line_magic("dock", "graph").to_dot()  # same state, same picture
@@ -98,7 +98,7 @@ def test_registry_graph_shows_shared_blobs_once(busybox_engine, tmp_path):
     layer = busybox_engine.image("busybox").layers[0].digest
     [blob] = [n for n in graph.nodes if n.kind == "blob" and layer.encoded[:12] in n.label]
     assert blob.shared and "in 2 repositories" in blob.label
-    assert sum(1 for edge in graph.edges if edge[1] == blob.id) == 2
+    assert sum(1 for edge in graph.edges if edge[0] == blob.id) == 2  # blobs below, repositories above
     assert "<svg" in graph._repr_svg_()
 
 
@@ -107,8 +107,8 @@ def test_graph_puts_a_containers_writable_layer_on_its_image(ip, busybox_engine)
     graph = ip.run_line_magic("dock", "graph busybox")
     [container] = [n for n in graph.nodes if n.kind == "container"]
     assert "box" in container.label and "writable layer" in container.label
-    top = busybox_engine.image("busybox").config.chain_ids[-1]
-    assert (container.id, f"layer:{top.encoded[:16]}", "dashed") in graph.edges
+    image = busybox_engine.image("busybox")
+    assert (f"image:{image.digest.encoded[:16]}", container.id, "dashed") in graph.edges  # on top
     assert "container box" in graph._repr_svg_()
 
 
