@@ -22,11 +22,12 @@ from .checker import (
     current_engine,
     current_language,
     exercise,
+    forget_tries,
     use_language,
 )
 from .home import fresh_home, lessons_dir
 from .show import digests, isolation
 
 __all__ = ["DONE", "EXERCISES", "HINT", "TODO", "CheckReport", "CheckResult", "Exercise", "Msg",
-           "check", "current_engine", "current_language", "digests", "exercise", "fresh_home",
+           "check", "current_engine", "current_language", "digests", "exercise", "forget_tries", "fresh_home",
            "isolation", "lessons_dir", "use_language"]

@@ -38,13 +38,23 @@ _BACKGROUNDS = {DONE: "#eaf7ea", HINT: "#fff4e0", TODO: "#f2f2f2", "unknown": "#
 
 @dataclass(frozen=True, slots=True)
 class Msg:
-    """One message in both languages."""
+    """One message in both languages. A hint may hold back its next step (``then``: usually the
+    command) for a later try, so that the first answer names the idea and lets the student think."""
 
     en: str
     zh: str
+    then: Msg | None = None
 
     def text(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
+
+    def with_next_step(self, lang: str) -> str:
+        if self.then is None:
+            return self.text(lang)
+        return f"{self.text(lang)} {_NEXT_STEP[lang]} {self.then.text(lang)}"
+
+
+_NEXT_STEP = {"en": "— next step:", "zh": "——下一步："}
 
 
 Outcome = tuple[str, Msg]
@@ -178,8 +188,26 @@ def _run(item: Exercise, engine: Any, lang: str) -> CheckResult:
         status, message = item.test(engine)
     except MinidockError as error:  # the store refused to answer: that is a hint, not a crash
         status, message = HINT, Msg(f"the checker could not look: {error}", f"检查程序无法查看：{error}")
-    return CheckResult(item.id, status, item.title.text(lang), message.text(lang), lang)
+    return CheckResult(item.id, status, item.title.text(lang), _progressive(item.id, status, message, lang),
+                       lang)
+
+
+_tries: dict[tuple[str, str, str], int] = {}
+
+
+def _progressive(exercise_id: str, status: str, message: Msg, lang: str) -> str:
+    """The nudge the first time a student gets this answer; with its next step from then on."""
+    if status == DONE or message.then is None:
+        return message.text(lang)
+    key = (exercise_id, status, message.en)
+    _tries[key] = _tries.get(key, 0) + 1
+    return message.with_next_step(lang) if _tries[key] > 1 else message.text(lang)
+
+
+def forget_tries() -> None:
+    """Start every exercise's hints again from the first nudge (a new class, a test)."""
+    _tries.clear()
 
 
 __all__ = ["DONE", "EXERCISES", "HINT", "TODO", "CheckReport", "CheckResult", "Exercise", "Msg",
-           "check", "current_engine", "current_language", "exercise", "use_language"]
+           "check", "current_engine", "current_language", "exercise", "forget_tries", "use_language"]
