@@ -54,7 +54,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                         "proot，用户态替代方案：宿主机禁止命名空间"),
     "isolation_none": ("none: containers cannot run here", "无：这里不能运行容器"),
     # the grouped summary of push/pull --trace
-    "trace_title": ("{count} requests to {host}:", "向 {host} 发出 {count} 个请求："),
+    "trace_title": ("{count} HTTP requests, grouped by step (the terminal's --trace shows each one):",
+                    "{count} 个 HTTP 请求，按步骤分组（在终端里 --trace 会逐条显示）："),
     "trace_auth": ("log in (token)", "登录（令牌）"),
     "trace_check": ("check: does the registry have it?", "检查：仓库服务器上已经有了吗？"),
     "trace_mount": ("mount: borrow a blob from another repository", "挂载：从另一个仓库借用 blob"),

@@ -120,3 +120,45 @@ def test_exec_output_reaches_the_cell(ip, busybox_engine, capsys):
         assert "inside" in capsys.readouterr().out
     finally:
         ip.run_line_magic("dock", "rm -f box")
+
+
+def test_login_reads_a_variable_and_keeps_it_out_of_the_cell(ip, tmp_path, capsys):
+    from minidock_magic.registry import RegistryServer, add_user
+    accounts = tmp_path / "accounts"
+    add_user(accounts, "alice", "alice-secret")
+    with RegistryServer(tmp_path / "registry", auth_mode="private", htpasswd=accounts) as registry:
+        ip.user_ns["ALICE_PASSWORD"] = "alice-secret"
+        result = ip.run_line_magic("dock", f"login -u alice --password-from ALICE_PASSWORD {registry.address}")
+        out = capsys.readouterr()
+        assert result is None and "Login Succeeded" in out.out, (result, out)
+        assert "alice-secret" not in out.out + out.err and "insecure" not in out.err
+        missing = ip.run_line_magic("dock", f"login -u alice --password-from NOPE {registry.address}")
+        assert isinstance(missing, ErrorLine) and "variable" in missing.message
+
+
+def test_login_without_a_password_asks_the_kernel(ip, monkeypatch, tmp_path, capsys):
+    """getpass is what ipykernel routes to the notebook's password box."""
+    from minidock_magic.registry import RegistryServer, add_user
+    accounts = tmp_path / "accounts"
+    add_user(accounts, "bob", "bob-secret")
+    asked = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt="", stream=None: asked.append(prompt) or "bob-secret")
+    with RegistryServer(tmp_path / "registry", auth_mode="private", htpasswd=accounts) as registry:
+        assert ip.run_line_magic("dock", f"login -u bob {registry.address}") is None
+    assert asked == ["Password: "] and "Login Succeeded" in capsys.readouterr().out
+
+
+def test_push_trace_is_grouped_by_step_with_short_digests(ip, busybox_engine, tmp_path, capsys):
+    from minidock_magic.registry import RegistryServer
+    with RegistryServer(tmp_path / "registry") as registry:
+        ip.run_line_magic("dock", f"tag busybox {registry.address}/me/box:1")
+        capsys.readouterr()
+        ip.run_line_magic("dock", f"push --trace {registry.address}/me/box:1")
+    out = capsys.readouterr().out
+    trace = [line for line in out.splitlines() if "digest: sha256:" not in line]  # docker's last line
+    assert "> HEAD" not in out and not re.search(r"[0-9a-f]{64}", "\n".join(trace)), out
+    layer = busybox_engine.image("busybox").layers[0].digest.short
+    check_line = next(line for line in out.splitlines() if line.lstrip().startswith("check:"))
+    assert "HEAD" in check_line and "404" in check_line and layer in check_line
+    assert any(line.lstrip().startswith("manifest:") for line in out.splitlines())
+    assert f"{layer}: Pushed" in out  # docker's status lines still pass through
