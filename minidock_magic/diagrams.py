@@ -51,6 +51,7 @@ class LayerGraph(Result):
     edges: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, style)
     title: str = ""
     direction: str = "BT"  # bottom-up: a base below what is built on it
+    caption: str = ""  # the one-line text form, when counting nodes would not describe the picture
 
     def to_dot(self) -> str:
         lines = ["digraph layers {", f'  graph [rankdir={self.direction}, fontname="{FONTS}", fontsize=11'
@@ -70,6 +71,8 @@ class LayerGraph(Result):
     def __repr__(self) -> str:
         """``<LayerGraph: 3 images, 3 layers (1 shared), 1 container>``: the picture is the
         display; as text, the DOT source would be dozens of lines of node attributes."""
+        if self.caption:
+            return f"<LayerGraph: {self.caption}>"
         parts = []
         for kind, (one, many) in _KINDS.items():
             nodes = [n for n in self.nodes if n.kind == kind]
@@ -184,7 +187,7 @@ def registry_graph(contents: list[tuple[str, list[str], list[tuple[str, int]]]],
 
 
 def digest_graph(image: Image, lang: str | None = None) -> LayerGraph:
-    """One image's four kinds of sha256, and what points at what: a name points at the manifest
+    """One image's five kinds of sha256, and what points at what: a name points at the manifest
     (its digest is what registries and ``NAME@sha256:`` use); the manifest lists the config (its
     digest is the IMAGE ID) and the compressed layer blobs (layer digests); the config lists each
     layer's uncompressed tar (diff_id); diff_ids chained give ChainIDs (what is shared on disk)."""
@@ -204,13 +207,20 @@ def digest_graph(image: Image, lang: str | None = None) -> LayerGraph:
         if below is not None:
             edges.append((below, f"chain{index}", "dotted"))
         below = f"chain{index}"
-    return LayerGraph(nodes, edges, text("digests_title", lang), direction="TB")
+    return LayerGraph(nodes, edges, text("digests_title", lang), direction="TB",
+                      caption=f"{image.display_name}: {text('digests_title', lang)}")
 
 
 def _clip(command: str, width: int) -> str:
-    """The command that made a layer, cut at a word so no word is left half: ``RUN echo hi``."""
-    command = command.replace("/bin/sh -c #(nop) ", "").replace("/bin/sh -c ", "RUN ").strip()
-    command = " ".join(command.split())
+    """The command that made a layer, cut at a word so no word is left half.
+
+    >>> _clip("RUN /bin/sh -c rm /etc/group", 30), _clip("sh -c mkdir /www && echo hello > /www/index.html", 30)
+    ('RUN rm /etc/group', 'sh -c mkdir /www && echo…')
+    """
+    command = " ".join(command.replace("/bin/sh -c #(nop) ", "").split())
+    command = command.replace("RUN /bin/sh -c ", "RUN ")
+    if command.startswith("/bin/sh -c "):
+        command = "RUN " + command.removeprefix("/bin/sh -c ")
     if len(command) <= width:
         return command
     cut = command[:width - 1]

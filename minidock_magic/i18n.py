@@ -33,8 +33,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "tags": ("tags: {tags}", "标签：{tags}"),
     "in_repositories": ("in {count} repositories", "{count} 个仓库共用"),
     "blob": ("blob", "blob"),
-    # the four hashes of one image (diagrams.digest_graph)
-    "digests_title": ("One image, four kinds of sha256", "一个镜像，四种 sha256"),
+    # the five kinds of sha256 of one image (diagrams.digest_graph)
+    "digests_title": ("One image, five kinds of sha256", "一个镜像，五种 sha256"),
     "name": ("name {name}", "名字 {name}"),
     "manifest_digest": ("manifest digest\n{digest}\nregistries, NAME@sha256:…",
                         "manifest 摘要\n{digest}\n仓库服务器、名字@sha256:… 用它"),

@@ -1,7 +1,7 @@
 """Small pictures and one-liners the lessons show, in the kernel's language.
 
 ``isolation()`` is the one line a lesson needs about the host (``%dock info`` stays the full
-report); ``digests("busybox")`` draws one image's four kinds of sha256 and what points at what.
+report); ``digests("busybox")`` draws one image's five kinds of sha256 and what points at what.
 """
 
 from __future__ import annotations
