@@ -62,7 +62,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "trace_upload": ("upload: start, send the bytes", "上传：开始，发送内容"),
     "trace_commit": ("commit: the upload becomes a blob", "提交：上传的内容成为 blob"),
     "trace_manifest": ("manifest: the tag now points at the image", "manifest：标签现在指向这个镜像"),
-    "trace_pull": ("download", "下载"),
+    "trace_manifest_read": ("manifest: which image does the tag name?", "manifest：这个标签指的是哪个镜像？"),
+    "trace_pull": ("download: the blobs not here yet", "下载：本地还没有的 blob"),
     "trace_other": ("other", "其他"),
 }
 

@@ -57,7 +57,7 @@ def step_of(method: str, target: str) -> str:
     if "/token" in path or "/auth" in path:
         return "trace_auth"
     if "/manifests/" in path:
-        return "trace_manifest"
+        return "trace_manifest" if method == "PUT" else "trace_manifest_read"
     if "/blobs/uploads" in path:
         if method == "POST" and "mount=" in target:
             return "trace_mount"
@@ -68,7 +68,7 @@ def step_of(method: str, target: str) -> str:
 
 
 def _subject(key: str, target: str) -> str:
-    if key == "trace_manifest":
+    if key in ("trace_manifest", "trace_manifest_read"):
         found = _MANIFEST.search(target)
         reference = found.group(1) if found else ""
         return reference[7:19] if reference.startswith("sha256:") else reference
