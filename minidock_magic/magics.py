@@ -220,14 +220,13 @@ class TraceGrouper:
 
 
 def notebook_command(engine: Any, argv: list[str]) -> Any:
-    from .display import container_view, explore, lifecycle_panel
+    from .display import container_panel, explore
     if len(argv) != 2 or argv[1].startswith("-"):
         return ErrorLine(f"usage: {NOTEBOOK_COMMANDS[argv[0]]}")
     try:
         if argv[0] == "explore":
             return explore(engine, argv[1])
-        import ipywidgets
-        return ipywidgets.VBox([container_view(engine, argv[1]), lifecycle_panel(engine, argv[1])])
+        return container_panel(engine, argv[1])
     except MinidockError as exc:
         return ErrorLine(f"Error: {exc}")
 

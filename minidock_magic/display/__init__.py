@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .container_view import ContainerView, LifecyclePanel
+    from .container_view import ContainerPanel, ContainerView, LifecyclePanel
     from .explorer import ImageExplorer
 
 
@@ -32,4 +32,10 @@ def lifecycle_panel(engine: Any, text: str) -> LifecyclePanel:
     return LifecyclePanel(engine, text)
 
 
-__all__ = ["container_view", "explore", "lifecycle_panel"]
+def container_panel(engine: Any, text: str) -> ContainerPanel:
+    """``%dock panel``: the container's layers and diff above its lifecycle buttons."""
+    from .container_view import ContainerPanel
+    return ContainerPanel(engine, text)
+
+
+__all__ = ["container_panel", "container_view", "explore", "lifecycle_panel"]

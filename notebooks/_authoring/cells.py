@@ -38,13 +38,15 @@ _CJK_PUNCT_END = re.compile("[\u3000-\u303f\uff00-\uffef\u2014\u201c\u201d]$")
 
 def join_cjk_lines(text: str) -> str:
     """Markdown turns a line break inside a paragraph into a space, which Chinese text does not
-    want: join a line that ends in a Chinese character or punctuation mark to the next one."""
+    want: join a line that ends in a Chinese character or punctuation mark to the next one, and
+    a line to a next one that starts with one."""
     lines, fenced = [], False
     for line in text.split("\n"):
         if line.startswith("```"):
             fenced = not fenced
         previous = lines[-1] if lines else ""
-        if (lines and not fenced and line.strip() and previous.strip() and _CJK_END.search(previous)
+        if (lines and not fenced and line.strip() and previous.strip()
+                and (_CJK_END.search(previous) or _CJK_START.match(line.strip()))
                 and not _BLOCK.match(line) and not previous.lstrip().startswith(("|", "```", "#"))):
             # "的 manifest" keeps its space; "的层" and "：**任何人" do not get one
             joint = "" if _CJK_START.match(line.strip()) or _CJK_PUNCT_END.search(previous) else " "
