@@ -106,7 +106,7 @@ class ContainerView(StaticFallback, widgets.VBox):
                     f"'text-align:left'>PATH</th></tr></thead><tbody>{rows}</tbody></table>")
         else:
             diff = f"{caption}<div><i>no changes: the container has written nothing yet</i></div>"
-        stack = html_table(["LAYER", "BLOB", "SIZE", "CREATED BY"],
+        stack = html_table(["LAYER", "LAYER DIGEST", "SIZE", "CREATED BY"],
                            [[r.position, r.what, r.size, r.created_by] for r in self.stack])
         return (head + error + diff + "<div style='white-space:nowrap;margin-top:0.5em'><b>The stack, "
                 "top first</b>: only the top layer is writable</div>" + stack)
