@@ -229,6 +229,8 @@ class LifecyclePanel(StaticFallback, widgets.VBox):
                     tail += chunk
                     del tail[:-LOG_TAIL]
                 self.logs_text = tail.decode("utf-8", "replace")
+            except FileNotFoundError:  # created, never started: no log yet, nothing wrong
+                self.logs_text = ""
             except Exception as error:  # noqa: BLE001
                 self.error = f"logs: {one_line(error)}"
                 self.refresh()

@@ -13,6 +13,7 @@ them (``tests/lessons``): this checkout's package on ``PYTHONPATH`` and lesson h
 from __future__ import annotations
 
 import argparse
+import json
 import importlib.util
 import os
 import sys
@@ -73,6 +74,9 @@ def tidy_paths(nb: nbformat.NotebookNode, scratch: str) -> None:
             for mime, value in output.get("data", {}).items():
                 if isinstance(value, str) and mime.startswith("text/"):
                     output["data"][mime] = value.replace(scratch, "~/minidock-lessons")
+    if "widgets" in nb.metadata:  # the saved widget state: what nbviewer and GitHub draw
+        state = json.dumps(nb.metadata["widgets"]).replace(scratch, "~/minidock-lessons")
+        nb.metadata["widgets"] = json.loads(state)
 
 
 def execute(nb: nbformat.NotebookNode, where: Path) -> None:

@@ -192,3 +192,10 @@ def test_panel_saved_without_a_widget_frontend_says_what_it_would_show(container
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "VBox" not in bundle["text/plain"] and "container saved on busybox" in bundle["text/plain"]
     assert "/new" in bundle["text/html"] and "start, stop" in bundle["text/html"]
+
+
+@pytest.mark.integration
+def test_a_created_container_has_no_output_yet_not_an_error(containers):
+    containers.containers.create("busybox", RunOptions(command=["true"], name="fresh"))
+    panel = LifecyclePanel(containers, "fresh")
+    assert panel.error == "" and "no output yet" in panel.logs_view.value
