@@ -87,7 +87,9 @@ class DockMagics(Magics):
 
         As a cell magic, the cell is the input: ``%%dock build -t NAME`` takes a Dockerfile,
         ``%%dock run IMAGE`` runs the cell as a shell script in the container.
-        ``%dock --help`` and ``%dock COMMAND --help`` list what there is.
+        ``%dock login -u NAME HOST`` asks for the password (getpass); ``--password-from VAR``
+        reads it from the Python variable VAR. ``%dock --help`` and ``%dock COMMAND --help`` list
+        what there is.
         """
         try:
             argv = shlex.split(line)
