@@ -13,15 +13,20 @@ import subprocess
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import Unavailable
+from .i18n import text
 from .images.image import Image
 from .results import Result, human_size
 
+#: Latin first; Graphviz falls back through fontconfig to a CJK font (binder/apt.txt) for 只读.
+FONTS = "Helvetica,WenQuanYi Micro Hei,Noto Sans CJK SC,sans-serif"
 SHARED_FILL = "#ffe8a3"
 LAYER_FILL = "#e8eef7"
 IMAGE_FILL = "#cfe3ff"
 CONTAINER_FILL = "#d5f5d5"
+DIGEST_FILL = "#f4ecff"
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,14 @@ class LayerGraph(Result):
     nodes: list[Node] = field(default_factory=list)
     edges: list[tuple[str, str, str]] = field(default_factory=list)  # (from, to, style)
     title: str = ""
+    direction: str = "BT"  # bottom-up: a base below what is built on it
+    caption: str = ""  # the one-line text form, when counting nodes would not describe the picture
 
     def to_dot(self) -> str:
-        lines = ["digraph layers {", '  graph [rankdir=BT, fontname="Helvetica", fontsize=11'
+        lines = ["digraph layers {", f'  graph [rankdir={self.direction}, fontname="{FONTS}", fontsize=11'
                  + (f', label="{_q(self.title)}", labelloc=t' if self.title else "") + "];",
-                 '  node [fontname="Helvetica", fontsize=10, style=filled];']
+                 f'  node [fontname="{FONTS}", fontsize=10, style=filled];',
+                 f'  edge [fontname="{FONTS}", fontsize=9];']
         for node in self.nodes:
             lines.append(f'  "{node.id}" [{_attributes(node)}];')
         for source, target, style in self.edges:
@@ -64,6 +72,8 @@ class LayerGraph(Result):
     def __repr__(self) -> str:
         """``<LayerGraph: 3 images, 3 layers (1 shared), 1 container>``: the picture is the
         display; as text, the DOT source would be dozens of lines of node attributes."""
+        if self.caption:
+            return f"<LayerGraph: {self.caption}>"
         parts = []
         for kind, (one, many) in _KINDS.items():
             nodes = [n for n in self.nodes if n.kind == kind]
@@ -114,16 +124,22 @@ def _q(text: str) -> str:
 def _attributes(node: Node) -> str:
     layer_fill = SHARED_FILL if node.shared else LAYER_FILL
     shape, fill = {"image": ("box", IMAGE_FILL), "container": ("box", CONTAINER_FILL),
-                   "repository": ("folder", IMAGE_FILL), "blob": ("note", layer_fill)}.get(
-        node.kind, ("box", layer_fill))
+                   "repository": ("folder", IMAGE_FILL), "blob": ("note", layer_fill),
+                   "digest": ("box", DIGEST_FILL)}.get(node.kind, ("box", layer_fill))
     style = "filled,rounded" if node.kind in ("image", "container") else "filled"
     if node.kind == "container":
         style += ",dashed"
-    return f'label="{_q(node.label)}", shape={shape}, fillcolor="{fill}", style="{style}"'
+    extra = ", penwidth=2.5" if node.shared else ""
+    if node.kind == "layer":  # a layer is a wide, flat slab: stacks look like stacks
+        extra += ", width=2.6"
+    return f'label="{_q(node.label)}", shape={shape}, fillcolor="{fill}", style="{style}"{extra}'
 
 
-def image_graph(images: list[Image], containers: Sequence[tuple[str, Image]] = ()) -> LayerGraph:
-    """Images (and containers on them) over their layer stacks; shared layers drawn once."""
+def image_graph(images: list[Image], containers: Sequence[tuple[str, Image]] = (),
+                lang: str | None = None) -> LayerGraph:
+    """Images stacked on their layers, base at the bottom; a layer shared by several images (the
+    same ChainID: the same change on the same layers) is drawn once, and marked; a container's
+    thin writable layer (R/W, 可写) sits on top of its image's read-only (R/O, 只读) layers."""
     images = sorted(images, key=lambda i: (i.display_name, str(i.digest)))
     users: Counter[str] = Counter()
     for image in images:
@@ -137,33 +153,40 @@ def image_graph(images: list[Image], containers: Sequence[tuple[str, Image]] = (
         for chain, diff_id, layer in zip(image.config.chain_ids, image.config.diff_ids, image.layers):
             key = f"layer:{chain.encoded[:16]}"
             step = steps.get(diff_id)
-            made_by = _clip((step.created_by or "") if step else "", 40)
-            shared = users[str(chain)] > 1
-            label = f"layer {layer.digest.short}\n{human_size(layer.size)}" + \
-                    (f"\n{made_by}" if made_by else "") + (f"\nshared by {users[str(chain)]} images"
-                                                           if shared else "")
-            nodes.setdefault(key, Node(key, label, "layer", shared))
-            if below is not None and (key, below, "solid") not in edges:
-                edges.append((key, below, "solid"))
+            nodes.setdefault(key, Node(key, _layer_label(diff_id, layer.size, step, users[str(chain)],
+                                                         lang), "layer", users[str(chain)] > 1))
+            if below is not None and (below, key, "solid") not in edges:
+                edges.append((below, key, "solid"))
             below = key
         image_key = f"image:{image.digest.encoded[:16]}"
         names = "\n".join(n.familiar for n in image.names) or "<none>"
-        nodes[image_key] = Node(image_key, f"{names}\nID {image.id.short}", "image")
+        nodes[image_key] = Node(image_key, f"{names}\n{text('image_id', lang, id=image.id.short)}", "image")
         if below is not None:
-            edges.append((image_key, below, "solid"))
+            edges.append((below, image_key, "solid"))
     for name, image in sorted(containers, key=lambda c: c[0]):
         key = f"container:{name}"
-        nodes[key] = Node(key, f"container {name}\nwritable layer (可写层)", "container")
-        top = image.config.chain_ids[-1] if image.config.chain_ids else None
-        edges.append((key, f"layer:{top.encoded[:16]}" if top else f"image:{image.digest.encoded[:16]}",
-                      "dashed"))
-    return LayerGraph(list(nodes.values()), edges, "Images, their layers, and what they share")
+        label = f"{text('container', lang, name=name)}\n{text('writable_layer', lang)} · {text('writable', lang)}"
+        nodes[key] = Node(key, label, "container")
+        edges.append((f"image:{image.digest.encoded[:16]}", key, "dashed"))
+    return LayerGraph(list(nodes.values()), edges, text("images_title", lang))
 
 
-def registry_graph(contents: list[tuple[str, list[str], list[tuple[str, int]]]]) -> LayerGraph:
-    """A registry (仓库服务器) and its repositories (仓库): each repository points at the blobs its
-    images use; a blob held once but used by several repositories is drawn once and marked shared.
-    ``contents`` is ``[(repository, tags, [(blob digest, size), …]), …]``."""
+def _layer_label(diff_id: Any, size: int, step: Any, users: int, lang: str | None) -> str:
+    """``a7184cc2b1a8 · 1.04MB · R/O`` / the command that made it / ``shared by 2 images``."""
+    lines = [f"{diff_id.short} · {human_size(size)} · {text('read_only', lang)}"]
+    made_by = _clip((step.created_by or "") if step else "", 30)
+    if made_by:
+        lines.append(made_by)
+    if users > 1:
+        lines.append(text("shared_by", lang, count=users))
+    return "\n".join(lines)
+
+
+def registry_graph(contents: list[tuple[str, list[str], list[tuple[str, int]]]],
+                   lang: str | None = None) -> LayerGraph:
+    """A registry (仓库服务器) and its repositories (仓库), drawn bottom-up: the blobs below, each
+    repository above the blobs its images use; a blob held once but used by several repositories
+    is drawn once and marked shared. ``contents`` is ``[(repository, tags, [(digest, size), …]), …]``."""
     users: Counter[str] = Counter()
     for _, _, blobs in contents:
         for digest in {d for d, _ in blobs}:
@@ -172,21 +195,59 @@ def registry_graph(contents: list[tuple[str, list[str], list[tuple[str, int]]]])
     edges: list[tuple[str, str, str]] = []
     for repository, tags, blobs in sorted(contents):
         repo_key = f"repo:{repository}"
-        nodes[repo_key] = Node(repo_key, f"{repository}\ntags: {', '.join(tags) or '-'}", "repository")
+        nodes[repo_key] = Node(repo_key, f"{repository}\n{text('tags', lang, tags=', '.join(tags) or '-')}",
+                               "repository")
         for digest, size in sorted(set(blobs)):
             key = f"blob:{digest.split(':')[-1][:16]}"
             shared = users[digest] > 1
-            label = f"blob {digest.split(':')[-1][:12]}\n{human_size(size)}" + \
-                (f"\nin {users[digest]} repositories" if shared else "")
+            label = f"{text('blob', lang)} {digest.split(':')[-1][:12]} · {human_size(size)}" + \
+                (f"\n{text('in_repositories', lang, count=users[digest])}" if shared else "")
             nodes.setdefault(key, Node(key, label, "blob", shared))
-            edges.append((repo_key, key, "solid"))
-    return LayerGraph(list(nodes.values()), edges,
-                      "A registry: repositories and the blobs they share (each stored once)")
+            edges.append((key, repo_key, "solid"))
+    return LayerGraph(list(nodes.values()), edges, text("registry_title", lang))
 
 
-def _clip(text: str, width: int) -> str:
-    text = text.replace("/bin/sh -c #(nop) ", "").strip()
-    return text if len(text) <= width else text[: width - 1] + "…"
+def digest_graph(image: Image, lang: str | None = None) -> LayerGraph:
+    """One image's five kinds of sha256, and what points at what: a name points at the manifest
+    (its digest is what registries and ``NAME@sha256:`` use); the manifest lists the config (its
+    digest is the IMAGE ID) and the compressed layer blobs (layer digests); the config lists each
+    layer's uncompressed tar (diff_id); diff_ids chained give ChainIDs (what is shared on disk)."""
+    nodes = [Node("name", text("name", lang, name=image.display_name), "image"),
+             Node("manifest", text("manifest_digest", lang, digest=image.digest.short), "digest"),
+             Node("config", text("config_digest", lang, digest=image.id.short), "digest")]
+    edges = [("name", "manifest", "solid"), ("manifest", "config", "solid")]
+    below = None
+    for index, (layer, diff_id, chain) in enumerate(zip(image.layers, image.config.diff_ids,
+                                                        image.config.chain_ids)):
+        nodes += [Node(f"blob{index}", text("layer_digest", lang, digest=layer.digest.short,
+                                            size=human_size(layer.size)), "blob"),
+                  Node(f"diff{index}", text("diff_id", lang, digest=diff_id.short), "layer"),
+                  Node(f"chain{index}", text("chain_id", lang, digest=chain.short), "layer")]
+        edges += [("manifest", f"blob{index}", "solid"), ("config", f"diff{index}", "solid"),
+                  (f"blob{index}", f"diff{index}", "dashed"), (f"diff{index}", f"chain{index}", "dashed")]
+        if below is not None:
+            edges.append((below, f"chain{index}", "dotted"))
+        below = f"chain{index}"
+    return LayerGraph(nodes, edges, text("digests_title", lang), direction="TB",
+                      caption=f"{image.display_name}: {text('digests_title', lang)}")
 
 
-__all__ = ["LayerGraph", "Node", "image_graph", "registry_graph"]
+def _clip(command: str, width: int) -> str:
+    """The command that made a layer, cut at a word so no word is left half.
+
+    >>> _clip("RUN /bin/sh -c rm /etc/group", 30), _clip("sh -c mkdir /www && echo hello > /www/index.html", 30)
+    ('RUN rm /etc/group', 'sh -c mkdir /www && echo…')
+    """
+    command = " ".join(command.replace("/bin/sh -c #(nop) ", "").split())
+    command = command.replace("RUN /bin/sh -c ", "RUN ")
+    if command.startswith("/bin/sh -c "):
+        command = "RUN " + command.removeprefix("/bin/sh -c ")
+    if len(command) <= width:
+        return command
+    cut = command[:width - 1]
+    if " " in cut[width // 2:]:
+        cut = cut[:cut.rindex(" ")]
+    return cut.rstrip() + "…"
+
+
+__all__ = ["LayerGraph", "Node", "digest_graph", "image_graph", "registry_graph"]

@@ -6,18 +6,22 @@ A thin skin: parsing is ``commands.build_parser`` (the same grammar as ``minidoc
 
 from __future__ import annotations
 
+import io
 import json
 import shlex
 import sys
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from IPython.core.error import StdinNotImplementedError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
-from traitlets import Enum, Unicode
+from traitlets import Enum, Unicode, observe
 
+from . import i18n
 from .cli import render_text
-from .commands import Streams, build_parser, handler_of
+from .commands import Streams, UsageError, build_parser, handler_of
 from .commands.notebook import WidgetRequest
+from .display.trace_summary import is_trace_line, summarise
 from .errors import MinidockError
 from .oci.reference import is_registry_host
 
@@ -62,6 +66,14 @@ class DockMagics(Magics):
                      help="Isolation for `%dock run`/`create` (default: the strongest this host allows; "
                      "proot is not a security boundary)").tag(config=True)
 
+    language = Unicode("", help="Language of diagram labels, checker answers and summaries: en or zh "
+                       "(default: $MINIDOCK_LANG, else English)").tag(config=True)
+
+    @observe("language")
+    def _language_changed(self, change: Any) -> None:
+        if change["new"]:
+            i18n.use_language(change["new"])
+
     def __init__(self, shell: Any = None, **kwargs: Any) -> None:
         super().__init__(shell=shell, **kwargs)
         self._engine: Minidock | None = None
@@ -85,14 +97,20 @@ class DockMagics(Magics):
 
         As a cell magic, the cell is the input: ``%%dock build -t NAME`` takes a Dockerfile,
         ``%%dock run IMAGE`` runs the cell as a shell script in the container.
-        ``%dock --help`` and ``%dock COMMAND --help`` list what there is.
+        ``%dock login -u NAME HOST`` asks for the password (getpass); ``--password-from VAR``
+        reads it from the Python variable VAR. ``%dock --help`` and ``%dock COMMAND --help`` list
+        what there is.
         """
         try:
             argv = shlex.split(line)
         except ValueError as exc:
             return ErrorLine(f"%dock: {exc}")
+        try:
+            argv, stdin = login_password(argv, self.shell.user_ns if self.shell is not None else {})
+        except MinidockError as exc:
+            return ErrorLine(str(exc))
         argv = with_isolation(with_default_registry(argv, self.default_registry), self.isolation)
-        return run_command(self.engine, argv, cell)
+        return run_command(self.engine, argv, cell, stdin)
 
 
 def with_default_registry(argv: list[str], registry: str) -> list[str]:
@@ -133,7 +151,40 @@ def with_isolation(argv: list[str], isolation: str) -> list[str]:
     return [argv[0], "--isolation", isolation, *argv[1:]]
 
 
-def run_command(engine: Minidock, argv: list[str], cell: str | None = None) -> Any:
+class NotebookPrompt(io.StringIO):
+    """stdin for ``%dock login`` without a password: the kernel's own prompt (ipykernel routes
+    ``getpass`` and ``input`` to the notebook's password box), so the saved cell holds no secret."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self, size: int | None = -1) -> str:
+        return input() + "\n"
+
+
+def login_password(argv: list[str], namespace: dict[str, Any]) -> tuple[list[str], Any]:
+    """``%dock login`` in a notebook: ``--password-from NAME`` reads the password from the Python
+    variable NAME (the saved cell shows only the name); with no password at all, the kernel asks.
+
+    >>> login_password(["login", "-u", "bob", "--password-from", "PW", "host"], {"PW": "s3"})[0]
+    ['login', '-u', 'bob', '--password-stdin', 'host']
+    """
+    if not argv or argv[0] != "login":
+        return argv, None
+    if "--password-from" in argv:
+        at = argv.index("--password-from")
+        if at + 1 >= len(argv) or argv[at + 1] not in namespace:
+            raise UsageError("login: --password-from needs the name of a Python variable that holds "
+                             "the password")
+        value = str(namespace[argv[at + 1]])
+        return [*argv[:at], "--password-stdin", *argv[at + 2:]], io.StringIO(value)
+    if any(a in ("-p", "--password", "--password-stdin") or a.startswith(("-p", "--password="))
+           for a in argv[1:]):
+        return argv, None
+    return argv, NotebookPrompt()
+
+
+def run_command(engine: Minidock, argv: list[str], cell: str | None = None, stdin: Any = None) -> Any:
     """Parse, run and choose what a cell shows. Shared with tests, which call it directly."""
     parser = build_parser(prog="%dock", notebook=True)
     try:
@@ -143,26 +194,59 @@ def run_command(engine: Minidock, argv: list[str], cell: str | None = None) -> A
     except MinidockError as exc:
         return ErrorLine(str(exc))
     args.cell = cell
+    stdout = TraceGrouper(sys.stdout) if getattr(args, "trace", False) else sys.stdout
     try:
-        result = handler_of(args)(engine, args, Streams(stdout=sys.stdout, stderr=sys.stderr))
+        result = handler_of(args)(engine, args, Streams(stdout=stdout, stderr=sys.stderr, stdin=stdin))
     except MinidockError as exc:
         return ErrorLine(f"Error: {exc}")
     except KeyboardInterrupt:
         return ErrorLine("interrupted")
+    except StdinNotImplementedError:
+        return ErrorLine("Error: this kernel cannot ask for a password (it runs without input): "
+                         "put it in a variable and use --password-from VARIABLE")
+    finally:
+        if isinstance(stdout, TraceGrouper):
+            stdout.summarise()
     if isinstance(result, WidgetRequest):
         return widget_for(engine, result)
     return presentable(result)
 
 
+class TraceGrouper:
+    """A cell's stdout for ``--trace``: status lines pass through, the HTTP lines are kept and
+    shown at the end grouped by step (check, upload, commit, manifest…) with short digests."""
+
+    def __init__(self, out: Any) -> None:
+        self.out, self.trace, self._partial = out, [], ""
+
+    def write(self, data: str) -> int:
+        self._partial += data
+        *complete, self._partial = self._partial.split("\n")
+        for line in complete:
+            if is_trace_line(line):
+                self.trace.append(line)
+            else:
+                self.out.write(line + "\n")
+        return len(data)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+    def summarise(self) -> None:
+        if self._partial:
+            self.write("\n")
+        if self.trace:
+            self.out.write(summarise(self.trace) + "\n")
+            self.out.flush()
+
+
 def widget_for(engine: Minidock, request: WidgetRequest) -> Any:
     """The widget a notebook-only command (``explore``, ``panel``) asked for."""
-    from .display import container_view, explore, lifecycle_panel
+    from .display import container_panel, explore
     try:
         if request.command == "explore":
             return explore(engine, request.target)
-        import ipywidgets
-        return ipywidgets.VBox([container_view(engine, request.target),
-                                lifecycle_panel(engine, request.target)])
+        return container_panel(engine, request.target)
     except MinidockError as exc:
         return ErrorLine(f"Error: {exc}")
 

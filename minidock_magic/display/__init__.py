@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..facade import Minidock
-    from .container_view import ContainerView, LifecyclePanel
+    from .container_view import ContainerPanel, ContainerView, LifecyclePanel
     from .explorer import ImageExplorer
 
 
@@ -33,4 +33,10 @@ def lifecycle_panel(engine: Minidock, text: str) -> LifecyclePanel:
     return LifecyclePanel(engine, text)
 
 
-__all__ = ["container_view", "explore", "lifecycle_panel"]
+def container_panel(engine: Minidock, text: str) -> ContainerPanel:
+    """``%dock panel``: the container's layers and diff above its lifecycle buttons."""
+    from .container_view import ContainerPanel
+    return ContainerPanel(engine, text)
+
+
+__all__ = ["container_panel", "container_view", "explore", "lifecycle_panel"]

@@ -21,7 +21,9 @@ from ..diff.changes import Change
 from ..images.image import Image, load_image
 from ..oci.descriptor import Descriptor
 from ..results import html_table, human_size
+from ..errors import NotFound
 from .explorer import ERROR_STYLE, short_command
+from .fallback import StaticFallback
 from .layers import layer_commands
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 #: Logs shown are the last this many bytes (a chatty container must not flood the notebook).
 LOG_TAIL = 64 * 1024
+PROGRESS = {"start": "starting", "stop": "stopping", "restart": "restarting", "rm": "removing"}
 MARK_COLOURS = {"A": "#1b7f1b", "C": "#a66400", "D": "#b00020"}
 
 
@@ -52,7 +55,13 @@ def image_of(engine: Minidock, config: Any) -> Image:
     return load_image(engine.content, Descriptor.from_json(config.image_target))
 
 
-class ContainerView(widgets.VBox):
+def image_name(config: Any, image: Image) -> str:
+    """The name the container was created from (``busybox``), not ``<none>@…``: its record keeps
+    what the student typed."""
+    return config.image or image.display_name
+
+
+class ContainerView(StaticFallback, widgets.VBox):
     """``docker diff`` of the writable layer, on top of the image layers it is stacked on."""
 
     def __init__(self, engine: Minidock, container_text: str) -> None:
@@ -86,23 +95,35 @@ class ContainerView(widgets.VBox):
 
     def to_html(self) -> str:
         name = escape(self.config.name)
+        layers = len(self.image.layers)
         head = (f"<b>container {name}</b> ({self.config.id[:12]}) on image "
-                f"<code>{escape(self.image.display_name)}</code>: one writable layer (可写层) "
-                f"over {len(self.image.layers)} read-only layers (只读层).")
+                f"<code>{escape(image_name(self.config, self.image))}</code>: one writable layer "
+                f"(R/W, 可写层) over {layers} read-only {'layer' if layers == 1 else 'layers'} (R/O, 只读层).")
         error = f"<div style='{ERROR_STYLE}'>{escape(self.error)}</div>" if self.error else ""
-        diff = "".join(f"<tr><td style='color:{MARK_COLOURS.get(c.kind.value, '')}'><b>"
-                       f"{c.kind.value}</b></td><td><code>{escape(c.path)}</code></td></tr>"
-                       for c in self.changes) or "<tr><td colspan=2><i>no changes yet</i></td></tr>"
-        diff_table = ("<table class='minidock'><caption style='text-align:left'>Writable layer vs "
-                      "image: A added, C changed, D deleted</caption><thead><tr><th>KIND</th>"
-                      f"<th style='text-align:left'>PATH</th></tr></thead><tbody>{diff}</tbody></table>")
-        stack = html_table(["LAYER", "BLOB", "SIZE", "CREATED BY"],
-                           [[r.position, r.what, r.size, r.created_by] for r in self.stack],
-                           "The stack, top first: only the top layer is writable")
-        return head + error + diff_table + stack
+        caption = ("<div style='white-space:nowrap'><b>Writable layer vs image</b>: A added, "
+                   "C changed, D deleted</div>")
+        if self.changes:
+            rows = "".join(f"<tr><td style='color:{MARK_COLOURS.get(c.kind.value, '')}'><b>"
+                           f"{c.kind.value}</b></td><td><code>{escape(c.path)}</code></td></tr>"
+                           for c in self.changes)
+            diff = (f"{caption}<table class='minidock'><thead><tr><th>KIND</th><th style="
+                    f"'text-align:left'>PATH</th></tr></thead><tbody>{rows}</tbody></table>")
+        else:
+            diff = f"{caption}<div><i>no changes: the container has written nothing yet</i></div>"
+        stack = html_table(["LAYER", "LAYER DIGEST", "SIZE", "CREATED BY"],
+                           [[r.position, r.what, r.size, r.created_by] for r in self.stack])
+        return (head + error + diff + "<div style='white-space:nowrap;margin-top:0.5em'><b>The stack, "
+                "top first</b>: only the top layer is writable</div>" + stack)
+
+    def static_html(self) -> str:
+        return self.to_html()
+
+    def static_text(self) -> str:
+        return (f"container {self.config.name} on {image_name(self.config, self.image)}: writable layer "
+                f"with {len(self.changes)} changes over {len(self.image.layers)} read-only layers")
 
 
-class LifecyclePanel(widgets.VBox):
+class LifecyclePanel(StaticFallback, widgets.VBox):
     """State, start/stop/restart/rm buttons wired to the engine, and the container's logs."""
 
     ACTIONS = ("start", "stop", "restart", "rm")
@@ -149,15 +170,24 @@ class LifecyclePanel(widgets.VBox):
         self._act("rm", remove)
 
     def _act(self, name: str, action: Callable[[], Any]) -> None:
+        """Buttons off and "stopping…" shown first: a stop may take its whole timeout."""
         self.error = ""
+        for button in self.buttons.values():
+            button.disabled = True
+        self.state_label.value = (f"<b>{escape(self.config.name)}</b> "
+                                  f"<code>{self.config.id[:12]}</code> — {PROGRESS[name]}…")
         try:
             action()
+        except NotFound:  # removed behind the panel's back (rm -f in another cell)
+            self.removed = True
         except Exception as error:  # noqa: BLE001 - a widget shows every failure as one line
             self.error = f"{name}: {one_line(error)}"
         self.refresh()
 
     # -- reading ------------------------------------------------------------------------------
     def refresh(self) -> None:
+        if not self.removed and not self._still_there():
+            self.removed, self.error = True, ""
         if self.removed:
             self.status, self.status_line = "removed", f"{self.config.name}: removed"
         else:
@@ -181,6 +211,20 @@ class LifecyclePanel(widgets.VBox):
         self.error_line.value = (f"<div style='{ERROR_STYLE}'>{escape(self.error)}</div>"
                                  if self.error else "")
 
+    def _still_there(self) -> bool:
+        try:
+            self.engine.containers.get(self.config.id)
+        except NotFound:
+            return False
+        return True
+
+    def static_html(self) -> str:
+        return (f"{self.state_label.value}<br><i>A snapshot: run the notebook for the start, stop, "
+                f"restart and rm buttons.</i>{self.logs_view.value}")
+
+    def static_text(self) -> str:
+        return f"lifecycle panel for {self.status_line} (run the notebook for its buttons)"
+
     def refresh_logs(self) -> None:
         if self.removed:
             self.logs_text = ""
@@ -191,9 +235,26 @@ class LifecyclePanel(widgets.VBox):
                     tail += chunk
                     del tail[:-LOG_TAIL]
                 self.logs_text = tail.decode("utf-8", "replace")
+            except FileNotFoundError:  # created, never started: no log yet, nothing wrong
+                self.logs_text = ""
             except Exception as error:  # noqa: BLE001
                 self.error = f"logs: {one_line(error)}"
                 self.refresh()
         self.logs_view.value = (f"<pre style='margin:0;max-height:20em;overflow:auto'>"
                                 f"{escape(self.logs_text)}</pre>" if self.logs_text
                                 else "<i>no output yet</i>")
+
+
+class ContainerPanel(StaticFallback, widgets.VBox):
+    """``%dock panel``: the container's stack and diff above its lifecycle buttons."""
+
+    def __init__(self, engine: Any, container_text: str) -> None:
+        self.view = ContainerView(engine, container_text)
+        self.panel = LifecyclePanel(engine, container_text)
+        super().__init__(children=[self.view, self.panel])
+
+    def static_html(self) -> str:
+        return self.view.static_html() + "<hr>" + self.panel.static_html()
+
+    def static_text(self) -> str:
+        return f"{self.view.static_text()}; {self.panel.static_text()}"

@@ -31,6 +31,7 @@ from .layers import (
     image_report,
     layer_commands,
 )
+from .fallback import StaticFallback
 from .preview import describe
 from .tars import DIR, SYMLINK, read_file_head
 
@@ -68,13 +69,22 @@ def short_command(command: str, width: int = 70) -> str:
     return command if len(command) <= width else command[:width - 1] + "…"
 
 
-class ImageExplorer(widgets.VBox):
+def count(number: int, one: str, many: str) -> str:
+    """
+    >>> count(1, "layer", "layers"), count(3, "layer", "layers")
+    ('1 layer', '3 layers')
+    """
+    return f"{number} {one if number == 1 else many}"
+
+
+class ImageExplorer(StaticFallback, widgets.VBox):
     """Layer list (size, the command that made it), the selected layer's files with A/C/D marks or
     the merged filesystem up to it, a file viewer, and the wasted-space summary."""
 
     def __init__(self, engine: Minidock, image_text: str, *, cache: ListingCache = LISTINGS) -> None:
         self.engine = engine
         self.image: Image = engine.image(image_text)
+        self.name = image_text  # the name the student typed, not whichever tag the image has first
         self.report: ImageReport = image_report(engine.content, self.image, cache)
         self.commands = layer_commands(self.image)
         self.selected_layer = len(self.image.layers) - 1
@@ -91,7 +101,7 @@ class ImageExplorer(widgets.VBox):
                                          layout=widgets.Layout(width="100%"))
         self.mode = widgets.ToggleButtons(options=[("this layer only", False),
                                                    ("merged filesystem up to here", True)],
-                                          value=False)
+                                          value=False, style={"button_width": "auto"})
         self.filter_box = widgets.Text(placeholder="filter paths (substring)",
                                        layout=widgets.Layout(width="20em"))
         self.file_list = widgets.Select(options=[], rows=18, layout=widgets.Layout(width="50%"))
@@ -103,15 +113,32 @@ class ImageExplorer(widgets.VBox):
         self._on(self.filter_box, self.filter_paths)
         self._on(self.file_list, self.select_path)
         style = widgets.HTML("<style>.minidock-mono select{font-family:monospace}</style>")
-        title = widgets.HTML(f"<b>{escape(self.image.display_name)}</b> — "
-                             f"{len(self.image.layers)} layers, {human_size(self.image.size)} of "
-                             "blobs. A added, C changed, D deleted (by the selected layer).")
+        title = widgets.HTML(self.title_html())
         super().__init__(children=[style, title, self.layer_list, self.summary,
                                    widgets.HBox([self.mode, self.filter_box]),
                                    widgets.HBox([self.file_list, self.viewer])])
         self._refresh()
 
     # -- state (what the widgets show) --------------------------------------------------------
+    def title_html(self) -> str:
+        return (f"<b>{escape(self.name)}</b> — {count(len(self.image.layers), 'layer', 'layers')}, "
+                f"{human_size(self.image.size)} of blobs. A added, C changed, D deleted (by the "
+                "selected layer).")
+
+    def static_text(self) -> str:
+        return (f"Image explorer for {self.name}: {count(len(self.image.layers), 'layer', 'layers')}, "
+                f"{human_size(self.image.size)}; layer {self.selected_layer} selected, "
+                f"{count(len(self.rows), 'path', 'paths')} listed (run the notebook to click through)")
+
+    def static_html(self) -> str:
+        layers = "".join(f"<li><code>{escape(label)}</code></li>" for label, _ in self._layer_options())
+        rows = "".join(f"<li><code>{escape(r.label(self.merged))}</code></li>" for r in self.rows[:40])
+        more = f"<li><i>… {len(self.rows) - 40} more</i></li>" if len(self.rows) > 40 else ""
+        return (f"<div>{self.title_html()}<br><i>A snapshot: run the notebook to click through "
+                f"layers and files.</i><ol start='0'>{layers}</ol><p>{escape(self.summary_text)}</p>"
+                f"<p>Layer {self.selected_layer}:</p><ul style='list-style:none;padding-left:0'>"
+                f"{rows}{more}</ul></div>")
+
     @property
     def layer(self) -> LayerReport | None:
         return self.report.layers[self.selected_layer] if self.report.layers else None

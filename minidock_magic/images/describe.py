@@ -10,12 +10,17 @@ from .reports import HistoryRow, ImageRow
 
 
 def image_rows(images: list[Image]) -> list[ImageRow]:
-    """One row per name; a layer another image also uses counts as shared."""
-    users = Counter(digest for image in images for digest in {layer.digest for layer in image.layers})
+    """One row per name; a layer another image also uses counts as shared.
+
+    A layer is the same layer when its content and everything beneath it are (its ChainID, from
+    the uncompressed diff_ids): what docker counts, what ``graph`` draws, what is shared on disk.
+    Not the compressed blob's digest: another tool that recompresses a layer (other gzip settings,
+    zstd) makes a new blob of the very same layer."""
+    users = Counter(chain for image in images for chain in set(image.config.chain_ids))
     rows = []
     for image in images:
-        layers = {layer.digest: layer.size for layer in image.layers}
-        shared = sum(size for digest, size in layers.items() if users[digest] > 1)
+        layers = dict(zip(image.config.chain_ids, (layer.size for layer in image.layers)))
+        shared = sum(size for chain, size in layers.items() if users[chain] > 1)
         for name in image.names or (None,):
             rows.append(ImageRow(name.familiar_repository if name else "<none>",
                                  (name.tag or "<none>") if name else "<none>", image.id, image.digest,

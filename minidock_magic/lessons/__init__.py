@@ -23,11 +23,13 @@ from .checker import (
     current_engine,
     current_language,
     exercise,
+    forget_tries,
     use_language,
 )
 from .home import fresh_home, lessons_dir
 from .network import free_port
+from .show import digests, isolation
 
 __all__ = ["CANNOT", "DONE", "EXERCISES", "HINT", "TODO", "CheckReport", "CheckResult", "Exercise", "Msg",
-           "check", "current_engine", "current_language", "exercise", "free_port", "fresh_home", "lessons_dir",
-           "use_language"]
+           "check", "current_engine", "current_language", "digests", "exercise", "forget_tries", "free_port",
+           "fresh_home", "isolation", "lessons_dir", "use_language"]

@@ -18,18 +18,18 @@ exist on this host — a UTS namespace under proot — so no tick is given, and 
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from .. import i18n
 from ..errors import MinidockError
 from ..results import Result
 
 DONE, HINT, TODO, CANNOT = "done", "hint", "todo", "cannot"
-LANGUAGES = ("en", "zh")
+LANGUAGES = i18n.LANGUAGES
 
 _MARKS = {DONE: "✔", HINT: "✘", TODO: "○", CANNOT: "⊘", "unknown": "?"}
 _LABELS = {"en": {DONE: "Done", HINT: "Not quite", TODO: "Not yet",
@@ -40,18 +40,25 @@ _COLOURS = {DONE: "#1b7f1b", HINT: "#a66400", TODO: "#555555", CANNOT: "#555555"
 _BACKGROUNDS = {DONE: "#eaf7ea", HINT: "#fff4e0", TODO: "#f2f2f2", CANNOT: "#f2f2f2",
                 "unknown": "#fdecee"}
 
-_language: str | None = None
-
-
 @dataclass(frozen=True, slots=True)
 class Msg:
-    """One message in both languages."""
+    """One message in both languages. A hint may hold back its next step (``then``: usually the
+    command) for a later try, so that the first answer names the idea and lets the student think."""
 
     en: str
     zh: str
+    then: Msg | None = None
 
     def text(self, lang: str) -> str:
         return self.zh if lang == "zh" else self.en
+
+    def with_next_step(self, lang: str) -> str:
+        if self.then is None:
+            return self.text(lang)
+        return f"{self.text(lang)} {_NEXT_STEP[lang]} {self.then.text(lang)}"
+
+
+_NEXT_STEP = {"en": "— next step:", "zh": "——下一步："}
 
 
 Outcome = tuple[str, Msg]
@@ -77,28 +84,13 @@ def exercise(exercise_id: str, title_en: str, title_zh: str) -> Callable[[Test],
 
 
 def use_language(lang: str) -> str:
-    """Choose the language of ``check``'s answers for this kernel: ``"en"`` or ``"zh"``."""
-    global _language
-    _language = _normalise(lang)
-    return _language
+    """Choose the language of ``check``'s answers (and of diagrams, summaries) for this kernel."""
+    return i18n.use_language(lang)
 
 
 def current_language(lang: str | None = None) -> str:
     """``lang`` if given, else what ``use_language`` chose, else ``$MINIDOCK_LANG``, else English."""
-    if lang is not None:
-        return _normalise(lang)
-    if _language is not None:
-        return _language
-    return _normalise(os.environ.get("MINIDOCK_LANG", "en"), strict=False)
-
-
-def _normalise(lang: str, *, strict: bool = True) -> str:
-    short = lang.lower().replace("_", "-").split("-")[0]
-    if short in LANGUAGES:
-        return short
-    if strict:
-        raise ValueError(f"unknown language {lang!r}: use one of {', '.join(LANGUAGES)}")
-    return "en"
+    return i18n.current_language(lang)
 
 
 def current_engine() -> Any:
@@ -200,8 +192,26 @@ def _run(item: Exercise, engine: Any, lang: str) -> CheckResult:
         status, message = item.test(engine)
     except MinidockError as error:  # the store refused to answer: that is a hint, not a crash
         status, message = HINT, Msg(f"the checker could not look: {error}", f"检查程序无法查看：{error}")
-    return CheckResult(item.id, status, item.title.text(lang), message.text(lang), lang)
+    return CheckResult(item.id, status, item.title.text(lang), _progressive(item.id, status, message, lang),
+                       lang)
+
+
+_tries: dict[tuple[str, str, str], int] = {}
+
+
+def _progressive(exercise_id: str, status: str, message: Msg, lang: str) -> str:
+    """The nudge the first time a student gets this answer; with its next step from then on."""
+    if status == DONE or message.then is None:
+        return message.text(lang)
+    key = (exercise_id, status, message.en)
+    _tries[key] = _tries.get(key, 0) + 1
+    return message.with_next_step(lang) if _tries[key] > 1 else message.text(lang)
+
+
+def forget_tries() -> None:
+    """Start every exercise's hints again from the first nudge (a new class, a test)."""
+    _tries.clear()
 
 
 __all__ = ["DONE", "EXERCISES", "HINT", "TODO", "CheckReport", "CheckResult", "Exercise", "Msg",
-           "check", "current_engine", "current_language", "exercise", "use_language"]
+           "check", "current_engine", "current_language", "exercise", "forget_tries", "use_language"]

@@ -87,6 +87,13 @@ def _archive_tags(path: Path) -> list[str] | None:
     return [tag for entry in manifest for tag in entry.get("RepoTags") or []]
 
 
+def _loaded_since_damage(engine: Any, corrupt: list[Any]) -> bool:
+    """Was an image loaded (the names index rewritten) after the damaged blobs were written?"""
+    index = Path(engine.layout.oci) / "index.json"
+    damaged = [engine.content.path(d) for d in corrupt if engine.content.path(d).exists()]
+    return bool(damaged) and index.stat().st_mtime_ns > max(p.stat().st_mtime_ns for p in damaged)
+
+
 def _runs_programs(files: dict[str, tarfile.TarInfo]) -> bool:
     return any(path in files for path in ("/bin/sh", "/bin/busybox"))
 
@@ -98,10 +105,11 @@ def _runs_programs(files: dict[str, tarfile.TarInfo]) -> bool:
 def rootfs_image(engine: Any) -> Outcome:
     image = _image(engine, "my-rootfs:1")
     if image is None:
-        return TODO, Msg("no image my-rootfs:1 yet: make a directory with hello.txt in it, then "
-                         "%dock import DIR my-rootfs:1",
-                         "还没有镜像 my-rootfs:1：先建一个含 hello.txt 的目录，再运行 "
-                         "%dock import 目录 my-rootfs:1")
+        return TODO, Msg("no image my-rootfs:1 yet: an image is just files, so any directory can "
+                         "become one",
+                         "还没有镜像 my-rootfs:1：镜像就是文件，所以任何目录都能变成镜像",
+                         then=Msg("make a directory with hello.txt in it, then %dock import DIR my-rootfs:1",
+                                  "先建一个含 hello.txt 的目录，再运行 %dock import 目录 my-rootfs:1"))
     files = _image_files(engine, image)
     if "/hello.txt" not in files or not files["/hello.txt"].isreg():
         return HINT, Msg(f"my-rootfs:1 exists ({len(files)} entries) but has no file /hello.txt at "
@@ -118,10 +126,13 @@ def rootfs_image(engine: Any) -> Outcome:
 def runnable_rootfs(engine: Any) -> Outcome:
     image = _image(engine, "my-rootfs:2")
     if image is None:
-        return TODO, Msg("no image my-rootfs:2 yet: unpack busybox into a directory "
-                         "(%dock unpack busybox DIR), add hello.txt, import it as my-rootfs:2",
-                         "还没有镜像 my-rootfs:2：先把 busybox 解包到一个目录"
-                         "（%dock unpack busybox 目录），加上 hello.txt，再导入为 my-rootfs:2")
+        return TODO, Msg("no image my-rootfs:2 yet: a container can only run programs its image "
+                         "contains, so start from files that have programs",
+                         "还没有镜像 my-rootfs:2：容器只能运行镜像里有的程序，所以要从带程序的文件开始",
+                         then=Msg("unpack busybox into a directory (%dock unpack busybox DIR), add "
+                                  "hello.txt, import it as my-rootfs:2",
+                                  "先把 busybox 解包到一个目录（%dock unpack busybox 目录），加上 hello.txt，"
+                                  "再导入为 my-rootfs:2"))
     files = _image_files(engine, image)
     if not _runs_programs(files):
         return HINT, Msg("my-rootfs:2 holds no /bin/sh: a container can only run programs its "
@@ -141,8 +152,11 @@ def runnable_rootfs(engine: Any) -> Outcome:
 def saved_rootfs(engine: Any) -> Outcome:
     path = Path(engine.home) / "my-rootfs.tar"
     if not path.exists():
-        return TODO, Msg(f"no archive yet: %dock save -o {path} my-rootfs:2",
-                         f"还没有归档文件：%dock save -o {path} my-rootfs:2")
+        return TODO, Msg(f"no archive {path.name} in HOME yet: an image can be written to one "
+                         "ordinary tar file, as busybox was above",
+                         f"HOME 里还没有归档文件 {path.name}：镜像可以写成一个普通的 tar 文件，就像上面对 busybox 做的那样",
+                         then=Msg("%dock save -o {HOME}/my-rootfs.tar my-rootfs:2",
+                                  "%dock save -o {HOME}/my-rootfs.tar my-rootfs:2"))
     tags = _archive_tags(path)
     if tags is None:
         return HINT, Msg(f"{path.name} is not an image archive: write it with %dock save -o",
@@ -161,9 +175,13 @@ def saved_rootfs(engine: Any) -> Outcome:
 def three_layers(engine: Any) -> Outcome:
     image = _image(engine, "stack:3")
     if image is None:
-        return TODO, Msg("no image stack:3 yet: run a container, commit it, run a container from "
-                         "what you committed, commit again…",
-                         "还没有镜像 stack:3：运行容器、提交，再从提交出的镜像运行容器、再提交……")
+        return TODO, Msg("no image stack:3 yet: each commit lays one more layer on the image the "
+                         "container came from",
+                         "还没有镜像 stack:3：每次提交都在容器所来自的镜像上再叠一层",
+                         then=Msg("run a container from busybox, commit it; run one from what you "
+                                  "committed, commit again; once more, as stack:3",
+                                  "从 busybox 运行容器并提交；再从提交出的镜像运行容器、再提交；"
+                                  "第三次提交为 stack:3"))
     base = _busybox(engine)
     if image.layers[:len(base.layers)] != base.layers:
         return HINT, Msg("stack:3 does not start from busybox's layer: begin with %dock run … busybox …",
@@ -216,32 +234,43 @@ def shared_middle(engine: Any) -> Outcome:
 def second_tag(engine: Any) -> Outcome:
     image = _image(engine, "teaching/busybox:stable")
     if image is None:
-        return TODO, Msg("no tag teaching/busybox:stable yet: %dock tag SOURCE TARGET",
-                         "还没有标签 teaching/busybox:stable：%dock tag 源 目标")
+        return TODO, Msg("no tag teaching/busybox:stable yet: a tag is a second name for the same "
+                         "image, it copies nothing",
+                         "还没有标签 teaching/busybox:stable：标签是同一个镜像的第二个名字，什么也不复制",
+                         then=Msg("%dock tag busybox teaching/busybox:stable",
+                                  "%dock tag busybox teaching/busybox:stable"))
     base = _busybox(engine)
     if image.digest != base.digest:
-        return HINT, Msg(f"teaching/busybox:stable points at {image.digest.short}, busybox at "
-                         f"{base.digest.short}: tag busybox itself",
-                         f"teaching/busybox:stable 指向 {image.digest.short}，而 busybox 指向 "
-                         f"{base.digest.short}：请给 busybox 本身打标签")
-    return DONE, Msg(f"two names, one image: both point at {base.digest}",
-                     f"两个名字，同一个镜像：都指向 {base.digest}")
+        return HINT, Msg(f"teaching/busybox:stable has IMAGE ID {image.id.short}, busybox "
+                         f"{base.id.short}: tag busybox itself",
+                         f"teaching/busybox:stable 的 IMAGE ID 是 {image.id.short}，而 busybox 是 "
+                         f"{base.id.short}：请给 busybox 本身打标签")
+    return DONE, Msg(f"two names, one image: both have IMAGE ID {base.id.short} (the config's "
+                     f"digest) and manifest digest {base.digest.short}",
+                     f"两个名字，同一个镜像：IMAGE ID 都是 {base.id.short}（config 的摘要），"
+                     f"manifest 摘要都是 {base.digest.short}")
 
 
 @exercise("3.2", "A container pinned by digest", "按摘要固定的容器")
 def pinned(engine: Any) -> Outcome:
     config = _container(engine, "pinned")
     if config is None:
-        return TODO, Msg("no container named pinned yet: %dock create --name pinned busybox@sha256:…",
-                         "还没有名为 pinned 的容器：%dock create --name pinned busybox@sha256:…")
+        return TODO, Msg("no container named pinned yet: a name with @ and a manifest digest means "
+                         "exactly one image, whatever the tags do",
+                         "还没有名为 pinned 的容器：带 @ 和 manifest 摘要的名字只指向唯一的镜像，不管标签怎么变",
+                         then=Msg("%dock create --name pinned busybox@{busybox.digest}",
+                                  "%dock create --name pinned busybox@{busybox.digest}"))
     base = _busybox(engine)
     if "@sha256:" not in config.image:
         return HINT, Msg(f"pinned was made from {config.image!r}, a tag that may move; use "
-                         "NAME@sha256:… (the digest %dock images shows in image inspect)",
-                         f"pinned 是从 {config.image!r} 创建的，标签可能会移动；请用 名字@sha256:…")
+                         "NAME@sha256:… with the manifest digest (RepoDigests in %dock image inspect, "
+                         "busybox.digest in Python), not the IMAGE ID",
+                         f"pinned 是从 {config.image!r} 创建的，标签可能会移动；请用 名字@sha256:… 加上 "
+                         "manifest 摘要（%dock image inspect 里的 RepoDigests，Python 里的 busybox.digest），"
+                         "而不是 IMAGE ID")
     if config.image_target.get("digest") != str(base.digest):
-        return HINT, Msg("pinned is pinned, but not to busybox's digest",
-                         "pinned 固定到了某个摘要，但不是 busybox 的摘要")
+        return HINT, Msg("pinned is pinned, but not to busybox's manifest digest",
+                         "pinned 固定到了某个摘要，但不是 busybox 的 manifest 摘要")
     return DONE, Msg(f"pinned was created from {config.image}: whatever the tag does later, this "
                      "is exactly the bytes it runs",
                      f"pinned 是从 {config.image} 创建的：以后标签怎么变，它用的都是这份确定的内容")
@@ -251,15 +280,26 @@ def pinned(engine: Any) -> Outcome:
 def repaired(engine: Any) -> Outcome:
     report = engine.system_check()
     note = _image(engine, "note:1")
+    if not report.ok and note is not None and _loaded_since_damage(engine, report.corrupt):
+        return HINT, Msg("note:1 was loaded again, but the damaged blob is still the one in the store: "
+                         "a blob is named by its content, so the engine never overwrites one it "
+                         "already holds, and the good copy was dropped",
+                         "note:1 已重新加载，但存储里仍是那个损坏的 blob：blob 以内容命名，引擎从不覆盖已有的 "
+                         "blob，于是完好的副本被丢弃了",
+                         then=Msg("remove the damaged image first (%dock rmi note:1), then load note.tar",
+                                  "先删除受损的镜像（%dock rmi note:1），再加载 note.tar"))
     if not report.ok:
         return TODO, Msg(f"system check still finds {len(report.corrupt)} corrupt and "
-                         f"{len(report.missing)} missing blob(s): remove the damaged image, "
-                         "then load it back from note.tar",
+                         f"{len(report.missing)} missing blob(s): a blob cannot be repaired in place, "
+                         "only removed and brought back whole",
                          f"system check 仍发现 {len(report.corrupt)} 个损坏、{len(report.missing)} "
-                         "个缺失的 blob：删除受损的镜像，再从 note.tar 加载回来")
+                         "个缺失的 blob：blob 不能原地修复，只能删掉再完整地找回来",
+                         then=Msg("remove the damaged image, then load it back from note.tar",
+                                  "删除受损的镜像，再从 note.tar 加载回来"))
     if note is None:
-        return HINT, Msg("the store is healthy, but note:1 is gone: %dock load -i …/note.tar",
-                         "存储已经健康，但 note:1 不见了：%dock load -i …/note.tar")
+        return HINT, Msg("the store is healthy, but note:1 is gone: the good copy is in note.tar",
+                         "存储已经健康，但 note:1 不见了：完好的副本在 note.tar 里",
+                         then=Msg("%dock load -i {HOME}/note.tar", "%dock load -i {HOME}/note.tar"))
     if not all(engine.content.verify(blob.digest) for blob in note.blobs()):
         return HINT, Msg("note:1 is back, but one of its blobs does not match its digest",
                          "note:1 回来了，但它有 blob 与摘要不符")
@@ -274,7 +314,10 @@ def repaired(engine: Any) -> Outcome:
 def notes(engine: Any) -> Outcome:
     config = _container(engine, "notes")
     if config is None:
-        return TODO, Msg("no container named notes yet", "还没有名为 notes 的容器")
+        return TODO, Msg("no container named notes yet: what a container writes goes into its own "
+                         "writable layer", "还没有名为 notes 的容器：容器写下的东西都进入它自己的可写层",
+                         then=Msg("%dock run --name notes busybox sh -c 'echo … > /notes.txt'",
+                                  "%dock run --name notes busybox sh -c 'echo … > /notes.txt'"))
     content = _writable_file(engine, config, "/notes.txt")
     if content is None:
         return HINT, Msg("notes exists, but its writable layer has no /notes.txt (see %dock diff notes)",
@@ -316,8 +359,11 @@ def twins(engine: Any) -> Outcome:
 def server(engine: Any) -> Outcome:
     config = _container(engine, "server")
     if config is None:
-        return TODO, Msg("no container named server yet: %dock run -d --name server -h classroom busybox …",
-                         "还没有名为 server 的容器：%dock run -d --name server -h classroom busybox …")
+        return TODO, Msg("no container named server yet: a host name belongs to a container's own UTS "
+                         "namespace, and a server keeps running in the background",
+                         "还没有名为 server 的容器：主机名属于容器自己的 UTS 命名空间，而服务要在后台一直运行",
+                         then=Msg("%dock run -d --name server -h classroom busybox sleep 600",
+                                  "%dock run -d --name server -h classroom busybox sleep 600"))
     if config.hostname != "classroom":
         return HINT, Msg(f"server's host name is {config.hostname or config.short_id!r}; it is fixed "
                          "when the container is created: remove it and create it again with -h classroom",
@@ -342,7 +388,12 @@ def server(engine: Any) -> Outcome:
 def counter(engine: Any) -> Outcome:
     config = _container(engine, "counter")
     if config is None:
-        return TODO, Msg("no container named counter yet", "还没有名为 counter 的容器")
+        return TODO, Msg("no container named counter yet: its command appends one line to /count.log "
+                         "each time it runs", "还没有名为 counter 的容器：它的命令每运行一次就往 /count.log 追加一行",
+                         then=Msg("%dock run --name counter busybox sh -c 'echo run >> /count.log; "
+                                  "cat /count.log'",
+                                  "%dock run --name counter busybox sh -c 'echo run >> /count.log; "
+                                  "cat /count.log'"))
     content = _writable_file(engine, config, "/count.log")
     if content is None:
         return HINT, Msg("counter has no /count.log in its writable layer: its command should "
@@ -350,8 +401,13 @@ def counter(engine: Any) -> Outcome:
                          "counter 的可写层里没有 /count.log：它的命令应在每次启动时往里追加一行")
     lines = len(content.splitlines())
     if lines < 2:
-        return HINT, Msg(f"/count.log has {lines} line: start counter again (%dock start counter)",
-                         f"/count.log 只有 {lines} 行：再启动一次 counter（%dock start counter）")
+        return HINT, Msg(f"/count.log has {lines} line: a stopped container keeps its writable layer, "
+                         "so starting it again adds to the same file",
+                         f"/count.log 只有 {lines} 行：停止的容器保留着它的可写层，所以再启动一次会在同一个文件上追加",
+                         then=Msg("%dock start -a counter (it prints the log if its command cats it; "
+                                  "%dock diff only shows that the file was added)",
+                                  "%dock start -a counter（命令里 cat 了日志就会打印出来；"
+                                  "%dock diff 只显示文件被添加了）"))
     return DONE, Msg(f"/count.log has {lines} lines: the writable layer survived every stop and "
                      "start, while each start began a brand-new process",
                      f"/count.log 有 {lines} 行：可写层在每次停止和启动后都保留着，"
@@ -369,9 +425,13 @@ def _greeter(engine: Any, name: str) -> tuple[Any | None, Any]:
 def greeter_commit(engine: Any) -> Outcome:
     image, base = _greeter(engine, "greeter:1")
     if image is None:
-        return TODO, Msg("no image greeter:1 yet: run a container, add a script, commit it with "
-                         "-c 'CMD [...]'",
-                         "还没有镜像 greeter:1：运行一个容器，加一个脚本，再用 -c 'CMD [...]' 提交")
+        return TODO, Msg("no image greeter:1 yet: commit turns a container's writable layer into an "
+                         "image layer, and can set what the image runs",
+                         "还没有镜像 greeter:1：commit 把容器的可写层变成镜像的一层，还能设定镜像默认运行什么",
+                         then=Msg("run a container that writes /greet.sh, then commit it with "
+                                  "-c 'CMD [\"sh\", \"/greet.sh\"]' as greeter:1",
+                                  "运行一个写出 /greet.sh 的容器，再用 -c 'CMD [\"sh\", \"/greet.sh\"]' "
+                                  "提交为 greeter:1"))
     if image.layers[:len(base.layers)] != base.layers or len(image.layers) <= len(base.layers):
         return HINT, Msg("greeter:1 should be busybox plus one layer of yours",
                          "greeter:1 应该是 busybox 再加上你自己的一层")
@@ -389,8 +449,11 @@ def greeter_commit(engine: Any) -> Outcome:
 def greeter_build(engine: Any) -> Outcome:
     image, base = _greeter(engine, "greeter:2")
     if image is None:
-        return TODO, Msg("no image greeter:2 yet: %%dock build -t greeter:2 with a Dockerfile in the cell",
-                         "还没有镜像 greeter:2：在单元格里写 Dockerfile，用 %%dock build -t greeter:2 构建")
+        return TODO, Msg("no image greeter:2 yet: a Dockerfile writes down the same steps, and build "
+                         "makes one layer per step",
+                         "还没有镜像 greeter:2：Dockerfile 把同样的步骤写下来，build 每一步做出一层",
+                         then=Msg("%%dock build -t greeter:2 with FROM busybox, RUN …, CMD … in the cell",
+                                  "在单元格里写 FROM busybox、RUN …、CMD …，用 %%dock build -t greeter:2 构建"))
     steps = [step.created_by or "" for step in image.config.history]
     if not any("RUN" in step or "COPY" in step for step in steps[len(base.config.history):]):
         return HINT, Msg("greeter:2 has no RUN or COPY step: was it built from a Dockerfile?",
@@ -434,9 +497,11 @@ def _remote(engine: Any, path: str, tag: str) -> list[tuple[Any, Any, str | None
 def pushed_public(engine: Any) -> Outcome:
     found = _remote(engine, "bob/hello", "1")
     if not found:
-        return TODO, Msg("no image named HOST:PORT/bob/hello:1 here yet: tag the image with the "
-                         "registry's address and Bob's namespace in front",
-                         "这里还没有名为 HOST:PORT/bob/hello:1 的镜像：先用仓库服务器地址和 Bob 的命名空间给镜像打标签")
+        return TODO, Msg("no image named HOST:PORT/bob/hello:1 here yet: a name says where an image "
+                         "goes — registry host / namespace / repository : tag",
+                         "这里还没有名为 HOST:PORT/bob/hello:1 的镜像：名字说明镜像去哪里——仓库服务器地址 / 命名空间 / 仓库 : 标签",
+                         then=Msg("%dock tag {HUB}/alice/hello:1 {HUB}/bob/hello:1, log in as bob, push",
+                                  "%dock tag {HUB}/alice/hello:1 {HUB}/bob/hello:1，以 bob 登录，再推送"))
     for reference, target, served in found:
         if served == str(target.digest):
             return DONE, Msg(f"the registry serves {reference.familiar} with the same digest as "
@@ -453,9 +518,11 @@ def pushed_public(engine: Any) -> Outcome:
 def pulled_private(engine: Any) -> Outcome:
     found = _remote(engine, "team/tool", "1")
     if not found:
-        return TODO, Msg("no image HOST:PORT/team/tool:1 here yet: log in to the private registry "
-                         "as bob, then pull it",
-                         "这里还没有镜像 HOST:PORT/team/tool:1：以 bob 登录私有仓库服务器后再拉取")
+        return TODO, Msg("no image HOST:PORT/team/tool:1 here yet: a private registry answers only "
+                         "to its members, even for a pull",
+                         "这里还没有镜像 HOST:PORT/team/tool:1：私有仓库服务器只回应它的成员，拉取也一样",
+                         then=Msg("log in to {COMPANY} as bob, then %dock pull {COMPANY}/team/tool:1",
+                                  "以 bob 登录 {COMPANY}，再 %dock pull {COMPANY}/team/tool:1"))
     for reference, target, served in found:
         if served == str(target.digest):
             return DONE, Msg(f"{reference.familiar} is here, byte for byte what the private registry "
@@ -473,8 +540,11 @@ def pulled_private(engine: Any) -> Outcome:
 def both_archive(engine: Any) -> Outcome:
     path = Path(engine.home) / "both.tar"
     if not path.exists():
-        return TODO, Msg(f"no {path.name} yet: %dock save -o {path} IMAGE IMAGE",
-                         f"还没有 {path.name}：%dock save -o {path} 镜像 镜像")
+        return TODO, Msg(f"no {path.name} in HOME yet: one archive can carry several images, and "
+                         "the layers they share go in once",
+                         f"HOME 里还没有 {path.name}：一个归档可以装下好几个镜像，它们共享的层只放一份",
+                         then=Msg("%dock save -o {HOME}/both.tar busybox hello:1",
+                                  "%dock save -o {HOME}/both.tar busybox hello:1"))
     tags = _archive_tags(path)
     if tags is None:
         return HINT, Msg(f"{path.name} is not an image archive", f"{path.name} 不是镜像归档")
@@ -491,8 +561,9 @@ def both_archive(engine: Any) -> Outcome:
 def gift(engine: Any) -> Outcome:
     image = _image(engine, "gift:1")
     if image is None:
-        return TODO, Msg("no image gift:1 here yet: it is in gift.tar in the lesson's home; load it",
-                         "这里还没有镜像 gift:1：它在本课主目录下的 gift.tar 里；把它加载进来")
+        return TODO, Msg("no image gift:1 here yet: it came as a file, gift.tar, in the lesson's home",
+                         "这里还没有镜像 gift:1：它是以文件 gift.tar 的形式来的，在本课主目录下",
+                         then=Msg("%dock load -i {HOME}/gift.tar", "%dock load -i {HOME}/gift.tar"))
     files = _image_files(engine, image)
     if "/gift.txt" not in files:
         return HINT, Msg("gift:1 is here but it is not the gift from gift.tar (no /gift.txt)",

@@ -16,6 +16,10 @@ from .trace import Sink, line_writer
 
 Advance = Callable[[int], None]
 
+#: Seconds before a notebook bar appears: a blob sent in less never draws one, so a notebook saved after a
+#: fast local push or pull keeps no bar frozen at "0%" (a widget's saved text is its first frame).
+BAR_DELAY = 0.5
+
 
 def _in_notebook() -> bool:
     # Only look at an IPython that is already loaded: the engine never imports notebook libraries.
@@ -61,5 +65,6 @@ class Progress:
         from tqdm.auto import tqdm  # type: ignore[import-untyped]  # tqdm picks the widget only when a notebook is running
 
         with tqdm(total=total, desc=label, unit="B", unit_scale=True, unit_divisor=1000,
-                  leave=False, file=self._bar_stream, dynamic_ncols=True) as bar:
+                  leave=False, file=self._bar_stream, dynamic_ncols=True,
+                  delay=BAR_DELAY if _in_notebook() else 0) as bar:
             yield bar.update

@@ -13,6 +13,7 @@ them (``tests/lessons``): this checkout's package on ``PYTHONPATH`` and lesson h
 from __future__ import annotations
 
 import argparse
+import json
 import importlib.util
 import os
 import sys
@@ -34,6 +35,7 @@ EDITIONS = {  # (language, solutions) -> directory under notebooks/
     ("zh", False): NOTEBOOKS / "zh",
     ("zh", True): NOTEBOOKS / "zh" / "solutions",
 }
+IGNORE_MARK = "# NBVAL_IGNORE_OUTPUT"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 
@@ -51,19 +53,41 @@ def notebook(cells: list[Cell], lang: str, solutions: bool) -> nbformat.Notebook
         nb.metadata["language"] = "zh"
     for index, cell in enumerate(cells):
         source = cell.source(lang, solutions)
+        tags = []
+        if source.startswith(IGNORE_MARK):  # nbval reads the tag; a student need not see the marker
+            source, tags = source.removeprefix(IGNORE_MARK).lstrip("\n"), ["nbval-ignore-output"]
         made = (nbformat.v4.new_markdown_cell if cell.kind == "markdown" else nbformat.v4.new_code_cell)(source)
         made["id"] = f"cell-{index:03d}"
+        if tags:
+            made.metadata["tags"] = tags
         nb.cells.append(made)
     return nb
+
+
+def tidy_paths(nb: nbformat.NotebookNode, scratch: str) -> None:
+    """Saved outputs show lesson homes under ``~/minidock-lessons``, not the author's temp dir
+    (``notebooks/sanitize.cfg`` compares homes by lesson number, wherever they are)."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = output["text"].replace(scratch, "~/minidock-lessons")
+            for mime, value in output.get("data", {}).items():
+                if isinstance(value, str) and mime.startswith("text/"):
+                    output["data"][mime] = value.replace(scratch, "~/minidock-lessons")
+    if "widgets" in nb.metadata:  # the saved widget state: what nbviewer and GitHub draw
+        state = json.dumps(nb.metadata["widgets"]).replace(scratch, "~/minidock-lessons")
+        nb.metadata["widgets"] = json.loads(state)
 
 
 def execute(nb: nbformat.NotebookNode, where: Path) -> None:
     from nbclient import NotebookClient
     client = NotebookClient(nb, timeout=300, kernel_name="python3", record_timing=False,
-                            store_widget_state=False, resources={"metadata": {"path": str(where)}})
+                            store_widget_state=True, resources={"metadata": {"path": str(where)}})
     client.execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+    nb.metadata["language_info"] = {"name": "python"}  # not the author's Python version
+    tidy_paths(nb, os.environ["MINIDOCK_LESSONS_DIR"])
 
 
 def main() -> None:

@@ -38,13 +38,15 @@ _CJK_PUNCT_END = re.compile("[\u3000-\u303f\uff00-\uffef\u2014\u201c\u201d]$")
 
 def join_cjk_lines(text: str) -> str:
     """Markdown turns a line break inside a paragraph into a space, which Chinese text does not
-    want: join a line that ends in a Chinese character or punctuation mark to the next one."""
+    want: join a line that ends in a Chinese character or punctuation mark to the next one, and
+    a line to a next one that starts with one."""
     lines, fenced = [], False
     for line in text.split("\n"):
         if line.startswith("```"):
             fenced = not fenced
         previous = lines[-1] if lines else ""
-        if (lines and not fenced and line.strip() and previous.strip() and _CJK_END.search(previous)
+        if (lines and not fenced and line.strip() and previous.strip()
+                and (_CJK_END.search(previous) or _CJK_START.match(line.strip()))
                 and not _BLOCK.match(line) and not previous.lstrip().startswith(("|", "```", "#"))):
             # "的 manifest" keeps its space; "的层" and "：**任何人" do not get one
             joint = "" if _CJK_START.match(line.strip()) or _CJK_PUNCT_END.search(previous) else " "
@@ -73,7 +75,7 @@ def setup(lesson: str) -> Cell:
     body = """
         import os
         os.environ["SOURCE_DATE_EPOCH"] = "0"  # {epoch}
-        from minidock_magic.lessons import check, fresh_home, use_language
+        from minidock_magic.lessons import check, digests, fresh_home, isolation, use_language
         use_language("{lang}")
         HOME = fresh_home("{lesson}")  # {home}
         %load_ext minidock_magic
@@ -88,20 +90,18 @@ def setup(lesson: str) -> Cell:
 
 
 INFO_EN = """
-    Which isolation did this machine give us? `%dock info` says plainly: `namespaces` means real
-    Linux namespaces (the strongest), `rootless` means namespaces inside a user namespace (no root
-    needed), `proot` means a user-space fallback where the host forbids namespaces (some hosted
-    notebooks do). Every lesson works with all three; what a container can *see* differs a little.
+    Which isolation does this machine give containers? `namespaces` means real Linux namespaces
+    (the strongest), `rootless` means namespaces inside a user namespace (no root needed), `proot`
+    means a user-space fallback where the host forbids namespaces (some hosted notebooks do).
+    Every lesson works with all three; `%dock info` gives the full report.
 """
 INFO_ZH = """
-    这台机器给了我们哪种隔离？`%dock info` 会直接告诉你：`namespaces` 表示真正的 Linux 命名空间（最强），
-    `rootless` 表示在用户命名空间里使用命名空间（不需要 root），`proot` 表示宿主机禁止命名空间时
-    （有些在线 notebook 平台如此）使用的用户态替代方案。三种方式下所有课程都能进行，只是容器能“看到”的东西略有不同。
+    这台机器给容器的是哪种隔离？`namespaces` 表示真正的 Linux 命名空间（最强），`rootless` 表示在用户命名空间里使用命名空间（不需要 root），`proot` 表示宿主机禁止命名空间时（有些在线 notebook 平台如此）使用的用户态替代方案。三种方式下所有课程都能进行；`%dock info` 给出完整报告。
 """
 
 
 def info() -> list[Cell]:
-    return [md(INFO_EN, INFO_ZH), code("%dock info")]
+    return [md(INFO_EN, INFO_ZH), code("isolation()")]
 
 
 __all__ = ["Cell", "code", "info", "md", "setup", "work"]

@@ -29,25 +29,27 @@ CELLS = [
 
         Our first image is **busybox**: one small program that can act as `sh`, `ls`, `cat` and
         hundreds of other commands. We do not download it: `%dock bootstrap` packs this machine's
-        own busybox binary into an image, the same way on every machine, so the digest below is the
-        same wherever the file is the same.
+        own busybox binary into an image, the same way on every machine, so the digest it prints
+        is the same wherever the file is the same.
     """, """
         ## 第一个镜像：在本机制作
 
         我们的第一个镜像是 **busybox**：一个小程序，却能充当 `sh`、`ls`、`cat` 等几百个命令。
         我们不用下载它：`%dock bootstrap` 会把本机自带的 busybox 程序打包成镜像，每台机器上的做法都一样，
-        所以只要这个程序文件相同，下面的摘要（digest）就处处相同。
+        所以只要这个程序文件相同，它打印出的摘要（digest）就处处相同。
     """),
     code("%dock bootstrap"),
     code("%dock images"),
     md("""
-        `%dock images` lists what the store holds. The **IMAGE ID** is the start of a sha256 digest:
-        a fingerprint of the image's bytes (lesson 3 is all about it). The image has a history of
-        the steps that made it; each step that changed files made one **layer** (分层):
+        `%dock images` lists what the store holds. Two fingerprints (sha256 digests) already: `bootstrap`
+        printed `sha256:4e73…`, and the **IMAGE ID** column says `5c83…`. Both are right — they are
+        the digests of two different small files of the same image; a picture further down sorts
+        them out. The image has a history of the steps that made it; each step that changed files
+        made one **layer** (分层):
     """, """
-        `%dock images` 列出存储中有哪些镜像。**IMAGE ID** 是一个 sha256 摘要的开头：
-        它是镜像内容的“指纹”（第 3 课专门讲它）。镜像有一份历史，记录了制作它的每一步；
-        每一步只要改动了文件，就产生一个**层**（分层）：
+        `%dock images` 列出存储中有哪些镜像。这里已经出现了两个“指纹”（sha256 摘要）：`bootstrap` 打印的是
+        `sha256:4e73…`，而 **IMAGE ID** 一列显示的是 `5c83…`。两个都对——它们是同一个镜像里两个不同小文件的摘要；
+        下面会有一张图把它们理清楚。镜像有一份历史，记录了制作它的每一步；每一步只要改动了文件，就产生一个**层**（分层）：
     """),
     code("%dock history busybox"),
     md("""
@@ -140,6 +142,41 @@ CELLS = [
         config = json.load(archive.extractfile(manifest["Config"]))
         {"config": config["config"], "rootfs": config["rootfs"]}
     """),
+    md("""
+        ## One image, five kinds of sha256
+
+        Every name above is a sha256 of some bytes, and each has its own job. The picture shows
+        what points at what:
+
+        | term | the sha256 of… | here | where you meet it |
+        |---|---|---|---|
+        | **manifest digest** | the manifest | `4e73…` | printed by `bootstrap`; `busybox@sha256:4e73…`; what a registry stores the image under (`RepoDigests`) |
+        | **IMAGE ID** | the config | `5c83…` | the IMAGE ID column of `%dock images` and `history` |
+        | **layer digest** | a layer as stored: the compressed tar | `7cd8…` | `blobs/sha256/`, what a pull downloads |
+        | **diff_id** | the same layer uncompressed | `a718…` | the config's `rootfs.diff_ids` |
+        | **ChainID** | a diff_id together with every layer below it | `a718…` for a bottom layer | lesson 2: what images share |
+
+        The manifest names the config and the layers, so if any byte changes, the manifest digest
+        changes too. Compressing a layer again (another tool, another gzip level) gives another
+        layer digest for the same diff_id: that is why sharing is counted by diff_id and ChainID.
+        These lessons use these five words, and only these, for the five kinds.
+    """, """
+        ## 一个镜像，五种 sha256
+
+        上面出现的每个名字都是某些字节的 sha256，各有各的用途。下图展示了谁指向谁：
+
+        | 术语 | 对什么算 sha256 | 本例 | 在哪里见到 |
+        |---|---|---|---|
+        | **manifest 摘要** | manifest | `4e73…` | `bootstrap` 打印的；`busybox@sha256:4e73…`；仓库服务器用它保存镜像（`RepoDigests`） |
+        | **IMAGE ID** | config | `5c83…` | `%dock images` 和 `history` 的 IMAGE ID 一列 |
+        | **层摘要** | 存储形式的层：压缩后的 tar | `7cd8…` | `blobs/sha256/` 里，拉取时下载的就是它 |
+        | **diff_id** | 同一层未压缩时 | `a718…` | config 的 `rootfs.diff_ids` |
+        | **ChainID** | 一个 diff_id 连同它下面所有的层 | 最底层就是 `a718…` | 第 2 课：镜像共享的是什么 |
+
+        manifest 列出了 config 和各层，所以任何一个字节变了，manifest 摘要也跟着变。把一层重新压缩（换一个工具、换一个 gzip 级别），
+        同一个 diff_id 就会得到另一个层摘要：所以共享是按 diff_id 和 ChainID 来计算的。本课程始终用这五个词来称呼这五种摘要。
+    """),
+    code('digests("busybox")'),
     md("""
         ### Click through it (optional)
 

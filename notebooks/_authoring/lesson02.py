@@ -29,12 +29,17 @@ CELLS = [
 
         We start from busybox again. To make a new image we change some files in a **temporary
         container** and then `commit` the change: the container's changes become one new layer, laid
-        on top of busybox's layer. (Lesson 6 shows the same with a Dockerfile.)
+        on top of busybox's layer. Containers get their own lessons later — you will see how they
+        work in lesson 4 and all the ways of making images in lesson 6. Here they are only a tool:
+        `%dock run` starts one from an image and runs a command in it, `%dock commit` saves what
+        that command changed as a new image, `%dock rm` throws the container away.
     """, """
         ## 一个基础，两个新镜像
 
         我们还是从 busybox 开始。要做一个新镜像，就在一个**临时容器**里改动一些文件，然后 `commit`（提交）
-        这些改动：容器的改动变成新的一层，叠在 busybox 那一层之上。（第 6 课会用 Dockerfile 做同样的事。）
+        这些改动：容器的改动变成新的一层，叠在 busybox 那一层之上。容器后面有专门的课程——第 4 课讲容器如何工作，
+        第 6 课讲制作镜像的各种方法。这里只把它们当作工具：`%dock run` 从镜像启动一个容器并在其中运行命令，
+        `%dock commit` 把这个命令改动的内容保存为新镜像，`%dock rm` 把容器丢掉。
     """),
     code("""
         %dock bootstrap
@@ -62,10 +67,12 @@ CELLS = [
     """),
     code("%dock images"),
     md("""
-        A picture says it better. `%dock graph` draws every image over its stack of layers; a layer
-        that several images stand on is drawn **once**, in yellow:
+        A picture says it better. `%dock graph` draws every image on top of its stack of layers, the
+        base at the bottom, each layer marked read-only (R/O). A layer that several images stand on
+        is drawn **once**, in yellow with a thick border, and says how many images share it:
     """, """
-        画张图更清楚。`%dock graph` 把每个镜像画在它的层栈之上；被多个镜像共用的层只画**一次**，用黄色标出：
+        画张图更清楚。`%dock graph` 把每个镜像画在它那一叠层的顶上，底层在最下面，每一层都标着“只读”。
+        被多个镜像共用的层只画**一次**，用黄色和粗边框标出，并注明有几个镜像共享它：
     """),
     code("%dock graph"),
     md("""
@@ -111,6 +118,11 @@ CELLS = [
         - its **ChainID**: the first layer's ChainID is its diff_id; every next one is
           `sha256(ChainID_below + " " + diff_id)` — what it changes *and on top of what*.
 
+        (A third name, the **layer digest**, is the sha256 of the layer as stored and sent:
+        compressed. Compress the same tar again with another tool or another gzip level and it
+        changes, while the diff_id does not — so layers are compared by diff_id and ChainID, never
+        by layer digest. Lesson 1's picture shows all of them.)
+
         Unpacked layers on disk are kept per ChainID, so two images share an unpacked layer exactly
         when their ChainIDs are equal. Let us compute them by hand and compare with the engine's:
     """, """
@@ -125,6 +137,10 @@ CELLS = [
         - **diff_id**：该层自身（未压缩）tar 的 sha256——表示它*改了什么*；
         - **ChainID**：第一层的 ChainID 就是它的 diff_id；之后每一层都是
           `sha256(下面一层的ChainID + " " + diff_id)`——表示它改了什么、*叠在什么之上*。
+
+        （还有第三个名字——**层摘要**，它是这一层在存储和传输时的样子——压缩后——的 sha256。用别的工具或别的
+        gzip 级别重新压缩同一个 tar，层摘要就变了，而 diff_id 不变——所以比较层时用 diff_id 和 ChainID，
+        从不用层摘要。第 1 课的图把它们都画出来了。）
 
         磁盘上解包后的层按 ChainID 保存，所以只有 ChainID 相同时，两个镜像才共享同一个解包后的层。
         我们来手工计算一下，再和引擎算的对比：
@@ -159,12 +175,12 @@ CELLS = [
     """),
     md("""
         Same diff_id (the same tar, stored once as a blob), different ChainIDs (it sits on different
-        parents). In the graph the web-page change now appears twice — once over busybox, once over
-        `tools:1` — while busybox's layer is shared by all four images:
+        parents). In the graph the web-page change now appears twice — once on busybox, once on
+        `tools:1` — while busybox's layer, at the bottom, is shared by all four images:
     """, """
         diff_id 相同（同一个 tar，作为 blob 只存一份），ChainID 不同（它的父层不同）。
-        图中“添加网页”这一改动现在出现了两次——一次在 busybox 之上，一次在 `tools:1` 之上——
-        而 busybox 的层被全部四个镜像共享：
+        图中“添加网页”这一改动现在出现了两次——一次叠在 busybox 上，一次叠在 `tools:1` 上——
+        而最底下 busybox 的层被全部四个镜像共享：
     """),
     code("%dock graph"),
     md("""

@@ -28,12 +28,13 @@ CELLS = [
         ## A name computed from the content
 
         Every blob in the store lives in a file named after the sha256 of its bytes. Let us hash
-        busybox's manifest ourselves and compare with the digest the engine shows:
+        busybox's manifest ourselves and compare with its **manifest digest** (lesson 1's picture:
+        the `sha256:4e73…` that `bootstrap` printed):
     """, """
         ## 由内容算出来的名字
 
         存储中的每个 blob 都保存在一个以其内容 sha256 命名的文件里。我们自己来算一下 busybox 的
-        manifest 的哈希，再和引擎显示的摘要比较：
+        manifest 的哈希，再和它的 **manifest 摘要**比较（第 1 课的图：就是 `bootstrap` 打印的 `sha256:4e73…`）：
     """),
     code("""
         import hashlib
@@ -55,21 +56,22 @@ CELLS = [
         print("我们算出的摘要：", "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest())
     """),
     md("""
-        The manifest itself names the config and the layers **by their digests**:
+        The manifest itself names the config (its digest is the IMAGE ID) and the layers (by their
+        layer digests):
     """, """
-        而 manifest 本身又用**摘要**来指明 config 和各个层：
+        而 manifest 本身又用摘要来指明 config（它的摘要就是 IMAGE ID）和各个层（用层摘要）：
     """),
     code("print(blob.read_text())"),
     md("""
         This chain of fingerprints is why an image is **read-only (只读)**. Change one byte of a
         layer and the layer's digest changes; the manifest that lists it would then have to change,
-        and so would the manifest's own digest — which *is* the image's name. You cannot edit an
-        image in place; you can only make **another** image. The store even marks blob files
-        read-only on disk:
+        and so would its manifest digest — the name `busybox@sha256:…` and every registry use. You
+        cannot edit an image in place; you can only make **another** image. The store even marks
+        blob files read-only on disk:
     """, """
         这条“指纹链”正是镜像**只读**的原因。改动某一层的一个字节，这一层的摘要就变了；列出这一层的
-        manifest 也就必须跟着变，manifest 自己的摘要——也就是镜像的名字——也随之改变。你无法原地编辑一个镜像，
-        只能做出**另一个**镜像。存储甚至在磁盘上把 blob 文件设成了只读：
+        manifest 也就必须跟着变，它的 manifest 摘要——`busybox@sha256:…` 这种名字和所有仓库服务器用的正是它——也随之改变。
+        你无法原地编辑一个镜像，只能做出**另一个**镜像。存储甚至在磁盘上把 blob 文件设成了只读：
     """),
     code("""
         import stat
@@ -79,12 +81,12 @@ CELLS = [
         ## Tags move, digests do not
 
         `busybox` is short for `busybox:latest`: a **tag**, a label on a repository that points at
-        one image *for now*. Give the same image another tag, and both names show the same ID:
+        one image *for now*. Give the same image another tag, and both names show the same IMAGE ID:
     """, """
         ## 标签会移动，摘要不会
 
         `busybox` 是 `busybox:latest` 的简写：一个**标签**，它是仓库上的一个标记，*暂时*指向某一个镜像。
-        给同一个镜像再打一个标签，两个名字显示的是同一个 ID：
+        给同一个镜像再打一个标签，两个名字显示的是同一个 IMAGE ID：
     """),
     code("""
         %dock tag busybox mybox:v1
@@ -92,10 +94,10 @@ CELLS = [
     """),
     md("""
         Now "update" `mybox:v1`: make a changed image and give it the same tag. The tag moves to the
-        new image; the old image is still there, untouched, under its digest:
+        new image; the old image is still there, untouched, under its manifest digest:
     """, """
         现在来“更新” `mybox:v1`：做一个改动过的镜像，并给它打上同一个标签。标签移到了新镜像上；
-        旧镜像依然在那里，原封不动，用它的摘要仍能找到：
+        旧镜像依然在那里，原封不动，用它的 manifest 摘要仍能找到：
     """),
     code("""
         %dock run --name changer busybox sh -c 'echo "version 2" > /VERSION'
@@ -108,22 +110,22 @@ CELLS = [
         %dock run --rm busybox@{busybox.digest} sh -c 'cat /VERSION || echo "no /VERSION: this is the original"'
     """),
     md("""
-        A name with `@sha256:…` is **pinned**: whatever happens to tags, it always means exactly
+        A name with `@` and a manifest digest is **pinned**: whatever happens to tags, it always means exactly
         those bytes. That is how you make sure a build or a deployment uses precisely the image
         you tested.
 
         ## Exercises (part 1)
 
         **3.1 — A second name.** Give busybox the tag `teaching/busybox:stable`, and check with
-        `%dock images` that it has busybox's ID.
+        `%dock images` that it has busybox's IMAGE ID.
     """, """
-        带 `@sha256:…` 的名字是**固定的**：不管标签怎么变，它永远指的是那几个确定的字节。
+        带 `@` 和 manifest 摘要的名字是**固定的**：不管标签怎么变，它永远指的是那几个确定的字节。
         这样就能保证构建或部署用的正是你测试过的那个镜像。
 
         ## 练习（第一部分）
 
         **3.1 —— 第二个名字。** 给 busybox 打上标签 `teaching/busybox:stable`，再用 `%dock images`
-        确认它和 busybox 的 ID 相同。
+        确认它和 busybox 的 IMAGE ID 相同。
     """),
     work("""
         # your code here
@@ -136,11 +138,11 @@ CELLS = [
     code('check("3.1")'),
     md("""
         **3.2 — Pinned.** Create (don't run) a container named `pinned` from busybox **by digest**:
-        `%dock create --name pinned busybox@sha256:…`. The digest is `busybox.digest` in Python,
-        or the `RepoDigests` of `%dock image inspect busybox`.
+        a name `busybox@sha256:…` with busybox's **manifest digest** (not the IMAGE ID). It is
+        `busybox.digest` in Python, or the `RepoDigests` of `%dock image inspect busybox`.
     """, """
         **3.2 —— 固定下来。** **按摘要**从 busybox 创建（不运行）一个名为 `pinned` 的容器：
-        `%dock create --name pinned busybox@sha256:…`。摘要在 Python 里是 `busybox.digest`，
+        名字写成 `busybox@sha256:…`，用 busybox 的 **manifest 摘要**（不是 IMAGE ID）。它在 Python 里是 `busybox.digest`，
         也可以在 `%dock image inspect busybox` 的 `RepoDigests` 里找到。
     """),
     work("""

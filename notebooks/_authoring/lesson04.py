@@ -92,10 +92,10 @@ CELLS = [
         %dock system check
     """),
     md("""
-        The graph shows it: both containers (dashed, green) stand on busybox's one read-only
-        layer, each with its own writable layer:
+        The graph shows it, read from the bottom up: busybox's one read-only (R/O) layer, the image
+        on it, and on top two thin writable (R/W) layers (dashed, green), one per container:
     """, """
-        图上一目了然：两个容器（绿色虚线框）都站在 busybox 唯一的只读层上，各自拥有自己的可写层：
+        图上一目了然，从下往上读：busybox 唯一的只读层，其上是镜像，最上面是两个薄薄的可写层（绿色虚线框），每个容器一个：
     """),
     code("%dock graph"),
     md("""

@@ -142,6 +142,14 @@ CELLS = [
         RUN rm /etc/passwd
         CMD ["sh", "/app/greet.sh"]
     """),
+    md("""
+        Read the graph from the bottom up: busybox's layer, then the layer of the first `RUN` —
+        drawn once and marked shared, because all three images stand on it — and from there two
+        stacks grow apart where `hello:2` and `hello:3` took different second steps:
+    """, """
+        从下往上读这张图：busybox 的层，然后是第一个 `RUN` 的层——它只画了一次并标为共享，因为三个镜像都站在它上面——
+        从那里开始，`hello:2` 和 `hello:3` 的第二步不同，于是长出了两叠不同的层：
+    """),
     code("%dock graph hello:1 hello:2 hello:3"),
     md("""
         ## Exercises

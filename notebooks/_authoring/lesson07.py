@@ -53,7 +53,15 @@ CELLS = [
 
         We start one here, in the background, on `127.0.0.1` and a free port. In `public` mode it
         behaves like Docker Hub: **anyone may pull**; **pushing needs an account**, and only into
-        your own namespace (`alice/…` for Alice). We create two accounts:
+        your own namespace (`alice/…` for Alice).
+
+        *A word with two meanings:* a registry's **namespace** is the first part of a repository's
+        path — an account's own corner of the registry. The Linux **namespaces** of lesson 5 are
+        something else entirely: kernel features that give a process its own view of process IDs,
+        host name, network. Same word, unrelated ideas.
+
+        We create two accounts. Their passwords go into variables once; later cells name the
+        variable, never the password:
     """, """
         所以 `alice/hello` 是一个**仓库**：Alice 的 hello 镜像的所有版本（标签）。Docker Hub 则是一个**仓库服务器**：
         一台存放着数以百万计仓库的服务器。（人们常常把两者都叫“仓库”；等你自己搭建的时候，区别就很重要了。）
@@ -61,15 +69,22 @@ CELLS = [
         ## 一个公共仓库服务器，类似 Docker Hub
 
         我们在这里后台启动一个，监听 `127.0.0.1` 上的一个空闲端口。在 `public` 模式下，它的行为和 Docker Hub 一样：
-        **任何人都能拉取**；**推送需要账号**，而且只能推送到你自己的命名空间（Alice 的是 `alice/…`）。我们建两个账号：
+        **任何人都能拉取**；**推送需要账号**，而且只能推送到你自己的命名空间（Alice 的是 `alice/…`）。
+
+        *同一个词，两个意思：*仓库服务器的**命名空间**是仓库路径的第一段——某个账号在仓库服务器上专属的一块地方。
+        第 5 课的 Linux **命名空间**则完全是另一回事：内核功能，让进程拥有自己的一份进程号、主机名、网络视图。
+        词相同，概念毫不相干。
+
+        我们建两个账号。密码只在变量里写一次；后面的单元格只写变量名，从不写密码本身：
     """),
     code("""
         from pathlib import Path
         from minidock_magic.registry import RegistryServer, add_user
 
+        ALICE_PASSWORD, BOB_PASSWORD = "alice-secret", "bob-secret"
         accounts = Path(HOME) / "accounts.htpasswd"
-        add_user(accounts, "alice", "alice-secret")
-        add_user(accounts, "bob", "bob-secret")
+        add_user(accounts, "alice", ALICE_PASSWORD)
+        add_user(accounts, "bob", BOB_PASSWORD)
         hub = RegistryServer(Path(HOME) / "hub-data", auth_mode="public", htpasswd=accounts).start()
         HUB = hub.address
         print("public registry listening on", HUB)
@@ -77,9 +92,10 @@ CELLS = [
         from pathlib import Path
         from minidock_magic.registry import RegistryServer, add_user
 
+        ALICE_PASSWORD, BOB_PASSWORD = "alice-secret", "bob-secret"
         accounts = Path(HOME) / "accounts.htpasswd"
-        add_user(accounts, "alice", "alice-secret")
-        add_user(accounts, "bob", "bob-secret")
+        add_user(accounts, "alice", ALICE_PASSWORD)
+        add_user(accounts, "bob", BOB_PASSWORD)
         hub = RegistryServer(Path(HOME) / "hub-data", auth_mode="public", htpasswd=accounts).start()
         HUB = hub.address
         print("公共仓库服务器正在监听", HUB)
@@ -105,37 +121,54 @@ CELLS = [
         %dock push {HUB}/alice/hello:1
     """),
     md("""
-        Refused: a public registry lets anyone read, but only account holders write. Alice logs in
-        (a notebook has no terminal to type a password into, so we pass it with `-p`; in a real
-        terminal use `--password-stdin`), then pushes again. `--trace` prints every HTTP request
-        (`>`) and response (`<`):
+        Refused: a public registry lets anyone read, but only account holders write. Alice logs in,
+        then pushes again. In your own notebook, `%dock login -u alice HOST` asks for the password
+        in a password box and the saved cell keeps nothing; a lesson that must run unattended
+        reads it from a variable with `--password-from`. `--trace` shows the HTTP conversation,
+        grouped by step:
     """, """
-        被拒绝了：公共仓库服务器允许任何人读取，但只有持有账号的人才能写入。Alice 先登录（notebook 里没有终端可以输入密码，
-        所以用 `-p` 直接给出；在真正的终端里请用 `--password-stdin`），再推送一次。`--trace` 会打印每一个 HTTP
-        请求（`>`）和响应（`<`）：
+        被拒绝了：公共仓库服务器允许任何人读取，但只有持有账号的人才能写入。Alice 先登录，再推送一次。
+        在你自己的 notebook 里，`%dock login -u alice 地址` 会弹出密码框询问密码，保存下来的单元格里什么也不留；
+        需要无人值守运行的课程则用 `--password-from` 从变量里读取密码。`--trace` 按步骤分组显示 HTTP 对话：
     """),
-    code("%dock login -u alice -p alice-secret {HUB}"),
+    code("%dock login -u alice --password-from ALICE_PASSWORD {HUB}"),
     code("%dock push --trace {HUB}/alice/hello:1"),
     md("""
-        Read it from the top. For each blob the client first asks `HEAD …/blobs/sha256:…` — *do you
-        already have this?* — and uploads (`POST` then `PUT`) only on `404 Not Found`. The first
-        upload is answered `401` with a challenge; the client fetches a token with Alice's
-        password (`GET /token`) and retries. The **manifest** goes last, under the tag: once it is
-        there, everything it names is there.
+        Read it from the top. For each blob (the layer, the config) the client first **checks**
+        with `HEAD …/blobs/sha256:…` — *do you already have this?* — and **uploads** (`POST`, then
+        `PUT` with the bytes, which **commits** the upload as a blob) only on `404 Not Found`. The
+        first upload is answered `401` with a challenge; the client **logs in** for a token with
+        Alice's password (`GET /token`) and retries. The **manifest** goes last, under the tag: once
+        it is there, everything it names is there.
 
         Now publish the same image under a second tag. Every blob is already in the registry, so
         only the small manifest travels:
     """, """
-        从头读一遍。对每个 blob，客户端先发 `HEAD …/blobs/sha256:…` 询问——*你已经有这个了吗？*——
-        只有收到 `404 Not Found` 时才上传（先 `POST` 再 `PUT`）。第一次上传得到的是带有“质询”的 `401`；
-        客户端用 Alice 的密码换取一个令牌（`GET /token`）后重试。**manifest** 最后上传，挂在标签下面：
-        它一到位，它提到的所有东西就都已经到位了。
+        从头读一遍。对每个 blob（层、config），客户端先用 `HEAD …/blobs/sha256:…` **检查**——*你已经有这个了吗？*——
+        只有收到 `404 Not Found` 时才**上传**（先 `POST`，再用 `PUT` 发送内容，这一步把上传**提交**为 blob）。
+        第一次上传得到的是带有“质询”的 `401`；客户端用 Alice 的密码**登录**换取一个令牌（`GET /token`）后重试。
+        **manifest** 最后上传，挂在标签下面：它一到位，它提到的所有东西就都已经到位了。
 
         现在用第二个标签发布同一个镜像。所有 blob 都已在仓库服务器上，所以只有那个小小的 manifest 需要传输：
     """),
     code("""
         %dock tag hello:1 {HUB}/alice/hello:latest
         %dock push --trace {HUB}/alice/hello:latest
+    """),
+    md("""
+        Alice also publishes the image in a second repository of hers, `alice/greeting`. Watch for
+        **Mounted from alice/hello**: the registry already holds these blobs for another
+        repository, so instead of uploading them again the client asks it to *mount* them — to let
+        `alice/greeting` use the copy it has (`POST …/uploads/?mount=…&from=alice/hello`). Each
+        blob stays stored once:
+    """, """
+        Alice 还把这个镜像发布到她的第二个仓库 `alice/greeting`。注意 **Mounted from alice/hello**：
+        仓库服务器已经为另一个仓库保存了这些 blob，所以客户端不再上传，而是请它*挂载*——让 `alice/greeting`
+        直接使用已有的那一份（`POST …/uploads/?mount=…&from=alice/hello`）。每个 blob 仍然只存一份：
+    """),
+    code("""
+        %dock tag hello:1 {HUB}/alice/greeting:1
+        %dock push --trace {HUB}/alice/greeting:1
     """),
     md("""
         What does the registry hold now? Its **catalog** lists the repositories (`%dock search`
@@ -180,22 +213,22 @@ CELLS = [
         ## Exercise (part 1)
 
         **7.1 — Your own namespace.** As Bob, publish the image you just pulled on the public
-        registry as `bob/hello:1`. First try pushing it as `alice/hello:bob` — what does the
-        registry say, and why? Then log in as bob (password `bob-secret`) and push it into Bob's
-        own namespace.
+        registry as `bob/hello:1`: log in as bob first (his password is in `BOB_PASSWORD`), then
+        push. Then, still logged in as bob, try pushing it as `alice/hello:bob` too — what does the
+        registry say, and why?
     """, """
         ## 练习（第一部分）
 
         **7.1 —— 你自己的命名空间。** 以 Bob 的身份，把刚拉取的镜像以 `bob/hello:1` 发布到公共仓库服务器上。
-        先试着把它推送为 `alice/hello:bob`——仓库服务器怎么说？为什么？然后以 bob 登录（密码 `bob-secret`），
-        把它推送到 Bob 自己的命名空间。
+        先以 bob 登录（他的密码在 `BOB_PASSWORD` 里），再推送。然后，仍以 bob 的身份，试着把它也推送为 `alice/hello:bob`——
+        仓库服务器怎么说？为什么？
     """),
     work("""
         # your code here (you are Bob: %dock uses BOB's store)
     """, """
         # 在这里写你的代码（你现在是 Bob：%dock 使用的是 BOB 的存储）
     """, """
-        %dock login -u bob -p bob-secret {HUB}
+        %dock login -u bob --password-from BOB_PASSWORD {HUB}
         %dock tag {HUB}/alice/hello:1 {HUB}/bob/hello:1
         %dock push {HUB}/bob/hello:1
         %dock tag {HUB}/alice/hello:1 {HUB}/alice/hello:bob
@@ -220,7 +253,7 @@ CELLS = [
         company = RegistryServer(Path(HOME) / "company-data", auth_mode="private", htpasswd=accounts).start()
         COMPANY = company.address
         %config DockMagics.home = ALICE
-        %dock login -u alice -p alice-secret {COMPANY}
+        %dock login -u alice --password-from ALICE_PASSWORD {COMPANY}
         %dock tag hello:1 {COMPANY}/team/tool:1
         %dock push {COMPANY}/team/tool:1
     """),
@@ -251,7 +284,7 @@ CELLS = [
     """, """
         # 在这里写你的代码（你现在是 Bob）
     """, """
-        %dock login -u bob -p bob-secret {COMPANY}
+        %dock login -u bob --password-from BOB_PASSWORD {COMPANY}
         %dock pull {COMPANY}/team/tool:1
         %dock run --rm {COMPANY}/team/tool:1
     """),
@@ -267,11 +300,13 @@ CELLS = [
     """),
     code("hub.graph()"),
     md("""
-        Every blob is stored once, however many repositories use it: `alice/hello` and `bob/hello`
-        point at the very same layers. The registry also kept a log of the requests it served — the
+        Read it bottom-up: the blobs below, each stored once, and above them the repositories that
+        use them. `alice/hello` and `alice/greeting` point at the very same blobs (and so does
+        `bob/hello`, once exercise 7.1 is done). The registry also kept a log of the requests it served — the
         protocol, visible. The first few, then all of them counted by method and status:
     """, """
-        每个 blob 只存一份，不管有多少个仓库在用它：`alice/hello` 和 `bob/hello` 指向的是完全相同的层。仓库服务器还记录了它处理过的请求——
+        从下往上读：下面是 blob，每个只存一份；上面是使用它们的仓库。`alice/hello` 和 `alice/greeting` 指向完全相同的 blob
+        （做完练习 7.1 后，`bob/hello` 也一样）。仓库服务器还记录了它处理过的请求——
         协议一目了然。先看前几条，再按方法和状态码统计全部请求：
     """),
     code("""

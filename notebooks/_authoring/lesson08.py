@@ -65,25 +65,40 @@ CELLS = [
     """),
     code("""
         import json
-        def show(name):
-            print(f"--- {name}")
-            print(json.dumps(json.load(archive.extractfile(name)), indent=2))
+        def read(name):
+            return json.load(archive.extractfile(name))
 
-        show("manifest.json")
-        show("index.json")
-        print("--- oci-layout\\n" + archive.extractfile("oci-layout").read().decode())
+        docker_entry = read("manifest.json")[0]
+        oci_entry = read("index.json")["manifests"][0]
+        print("docker's manifest.json:  ", docker_entry["RepoTags"], "->", docker_entry["Config"][:25] + "…",
+              f"+ {len(docker_entry['Layers'])} layer files")
+        print("OCI's index.json:        ", oci_entry["annotations"]["io.containerd.image.name"], "->",
+              oci_entry["digest"][:19] + "…", "(the manifest digest)")
+    """, """
+        import json
+        def read(name):
+            return json.load(archive.extractfile(name))
+
+        docker_entry = read("manifest.json")[0]
+        oci_entry = read("index.json")["manifests"][0]
+        print("docker 的 manifest.json：", docker_entry["RepoTags"], "->", docker_entry["Config"][:25] + "…",
+              f"+ {len(docker_entry['Layers'])} 个层文件")
+        print("OCI 的 index.json：      ", oci_entry["annotations"]["io.containerd.image.name"], "->",
+              oci_entry["digest"][:19] + "…", "（manifest 摘要）")
     """),
     md("""
-        `index.json` points at the image's manifest by digest, and carries its name in an
-        annotation; `manifest.json` lists the config and layer files directly. Either way, you
-        reach the same blobs.
+        That is the part that matters: `index.json` points at the image's manifest by its manifest
+        digest, and carries its name in an annotation; `manifest.json` lists the config and layer
+        files directly. Either way, you reach the same blobs. (The whole files are short;
+        `print(json.dumps(read("index.json"), indent=2))` shows one.)
 
         ## Load it on another machine
 
         A colleague's laptop: a fresh, empty store. We hand over the file and load it:
     """, """
-        `index.json` 用摘要指向镜像的 manifest，并在注解（annotation）里记下它的名字；`manifest.json` 则直接列出
-        config 和各层文件。无论走哪条路，到达的都是同样的 blob。
+        要紧的就是这些：`index.json` 用 manifest 摘要指向镜像的 manifest，并在注解（annotation）里记下它的名字；
+        `manifest.json` 则直接列出 config 和各层文件。无论走哪条路，到达的都是同样的 blob。
+        （完整的文件也不长；`print(json.dumps(read("index.json"), indent=2))` 就能看到。）
 
         ## 在另一台机器上加载
 
@@ -97,7 +112,7 @@ CELLS = [
         %dock images
     """),
     md("""
-        Same image ID as on our side: the bytes travelled unchanged, and the digests prove it. Note
+        Same IMAGE ID as on our side: the bytes travelled unchanged, and the digests prove it. Note
         that the colleague now has busybox's layer too — inside `hello:1`, even though they never
         bootstrapped busybox.
 
@@ -106,7 +121,7 @@ CELLS = [
         The file carried **everything**, including busybox's 1 MB layer that the colleague may
         well have had already. A registry would have sent only what was missing (lesson 7):
     """, """
-        ID 与我们这边的相同：字节原样到达，摘要就是证明。注意，同事现在也有了 busybox 的层——它在 `hello:1` 里面，
+        IMAGE ID 与我们这边的相同：字节原样到达，摘要就是证明。注意，同事现在也有了 busybox 的层——它在 `hello:1` 里面，
         尽管他从来没有制作过 busybox。
 
         ## 用文件还是用仓库服务器？

@@ -161,3 +161,51 @@ def test_lifecycle_panel_shows_published_ports(tmp_path):
                                 ports=[["127.0.0.1", 8080, 80, "tcp"]])
     panel = LifecyclePanel(SimpleNamespace(containers=stub), "web")
     assert panel.status_line.endswith("— ports 127.0.0.1:8080->80/tcp")
+
+
+@pytest.mark.integration
+def test_panel_names_the_image_as_typed_and_says_no_changes(containers):
+    run(containers, "true", name="quiet")
+    view = container_view(containers, "quiet")
+    html = view.body.value
+    assert "<code>busybox</code>" in html and "<none>" not in html
+    assert "no changes" in html and "<table class='minidock'><thead><tr><th>KIND" not in html
+
+
+@pytest.mark.integration
+def test_panel_disables_its_buttons_while_it_acts_and_notices_a_removal(containers):
+    containers.containers.run("busybox", RunOptions(command=["sleep", "1000"], name="slow"), detach=True)
+    panel = LifecyclePanel(containers, "slow", stop_timeout=0.5)
+    seen = []
+    stop = containers.containers.stop
+
+    def watched_stop(*args, **kwargs):
+        seen.append(([b.disabled for b in panel.buttons.values()], panel.state_label.value))
+        return stop(*args, **kwargs)
+    containers.containers.stop = watched_stop
+    try:
+        panel.buttons["stop"].click()
+    finally:
+        del containers.containers.stop
+    [(disabled, label)] = seen
+    assert all(disabled) and "stopping…" in label
+    containers.containers.remove("slow", force=True)  # rm -f in another cell
+    panel.refresh()
+    assert panel.removed and panel.error == "" and all(b.disabled for b in panel.buttons.values())
+
+
+@pytest.mark.integration
+def test_panel_saved_without_a_widget_frontend_says_what_it_would_show(containers):
+    from minidock_magic.display import container_panel
+    run(containers, "sh", "-c", "echo x > /new", name="saved")
+    bundle = container_panel(containers, "saved")._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert "VBox" not in bundle["text/plain"] and "container saved on busybox" in bundle["text/plain"]
+    assert "/new" in bundle["text/html"] and "start, stop" in bundle["text/html"]
+
+
+@pytest.mark.integration
+def test_a_created_container_has_no_output_yet_not_an_error(containers):
+    containers.containers.create("busybox", RunOptions(command=["true"], name="fresh"))
+    panel = LifecyclePanel(containers, "fresh")
+    assert panel.error == "" and "no output yet" in panel.logs_view.value

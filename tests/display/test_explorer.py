@@ -114,3 +114,14 @@ def test_unknown_image_is_the_engines_error(engine):
 def test_it_is_a_widget_for_ipython(wasteful):
     bundle, _ = InteractiveShell.instance().display_formatter.format(explore(wasteful, "wasteful:1"))
     assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+def test_title_says_the_name_typed_and_counts_in_english(busybox_engine):
+    from minidock_magic.display import explore
+    busybox_engine.tag("busybox", "localhost:5000/teaching/busybox:1")
+    explorer = explore(busybox_engine, "busybox")
+    assert explorer.title_html().startswith("<b>busybox</b> — 1 layer,")
+    bundle = explorer._repr_mimebundle_()
+    assert "ImageExplorer(" not in bundle["text/plain"] and "busybox: 1 layer" in bundle["text/plain"]
+    assert "bin/busybox" in bundle["text/html"] and "run the notebook" in bundle["text/html"]
+    assert explorer.mode.style.button_width == "auto"  # "merged filesystem up to here", uncut

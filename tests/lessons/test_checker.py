@@ -26,6 +26,7 @@ from minidock_magic.lessons import (
     check,
     current_language,
     exercise,
+    forget_tries,
     use_language,
 )
 from minidock_magic.lessons.backend import has_namespaces, host_isolation
@@ -59,6 +60,7 @@ def status(exercise_id, engine):
 @pytest.fixture(autouse=True)
 def english():
     use_language("en")
+    forget_tries()
     yield
     use_language("en")
 
@@ -87,8 +89,8 @@ def test_results_render_as_text_and_html_in_both_languages(busybox_engine):
 
 
 def test_language_comes_from_the_environment_unless_chosen(monkeypatch):
-    from minidock_magic.lessons import checker
-    monkeypatch.setattr(checker, "_language", None)
+    from minidock_magic import i18n
+    monkeypatch.setattr(i18n, "_language", None)
     monkeypatch.setenv("MINIDOCK_LANG", "zh_CN.UTF-8")
     assert current_language() == "zh"
     monkeypatch.setenv("MINIDOCK_LANG", "fr")
@@ -238,6 +240,10 @@ def test_lesson_3_repair(busybox_engine):
     data[len(data) // 2] ^= 1
     blob.write_bytes(bytes(data))
     assert status("3.3", engine) == TODO
+    with open(archive, "rb") as source:  # load without rmi first: the damaged blob stays
+        engine.load(source)
+    answer = check("3.3", engine)
+    assert answer.status == HINT and "never overwrites" in answer.message, answer
     engine.rmi("note:1")
     assert status("3.3", engine) == HINT
     with open(archive, "rb") as source:
@@ -302,7 +308,8 @@ def test_lesson_5(busybox_engine):
         engine.containers.remove("server", force=True)
 
     config = run(engine, "counter", "echo run >> /count.log")
-    assert "start counter again" in check("5.2", engine).message
+    assert "starting it again" in check("5.2", engine).message
+    assert "%dock start -a counter" in check("5.2", engine).message  # the command on the second try
     engine.containers.start(config.name, attach=True, stdout=io.BytesIO(), stderr=io.BytesIO())
     assert status("5.2", engine) == DONE
 
@@ -387,3 +394,20 @@ def test_archives_that_are_not_archives(busybox_engine):
     with tarfile.open(path, "w") as tar:
         tar.addfile(tarfile.TarInfo("hello.txt"), io.BytesIO(b""))
     assert status("8.1", busybox_engine) == HINT
+
+
+# -- hints that teach ----------------------------------------------------------------------------
+
+
+def test_hints_name_the_idea_first_and_the_command_only_on_a_later_try(busybox_engine):
+    """A handed-out lesson shows the first answer: no exercise gives its command away there."""
+    first = {i: check(i, busybox_engine).message for i in ("1.1", "1.3", "3.1", "3.2", "5.1", "8.1")}
+    for exercise_id, message in first.items():
+        assert "%dock" not in message, (exercise_id, message)
+    again = check("1.1", busybox_engine)
+    assert again.message.startswith(first["1.1"]) and "next step: make a directory" in again.message
+    assert "%dock import" in again.message
+    chinese = check("1.1", busybox_engine, lang="zh")
+    assert "下一步" in chinese.message and "%dock import" in chinese.message
+    forget_tries()
+    assert check("1.1", busybox_engine).message == first["1.1"]

@@ -67,8 +67,8 @@ def test_graph_draws_shared_layers_once(ip, busybox_engine, tmp_path):
     assert len(layer_nodes) == 3  # busybox's layer once, plus one layer per child
     [shared] = graph.shared_layers()
     assert "shared by 3 images" in shared.label
-    edges_into_shared = [e for e in graph.edges if e[1] == shared.id]
-    assert len(edges_into_shared) == 3  # busybox itself, and each child's own layer
+    edges_up_from_shared = [e for e in graph.edges if e[0] == shared.id]  # edges point up the stack
+    assert len(edges_up_from_shared) == 3  # busybox itself, and each child's own layer
     svg = graph._repr_svg_()
     assert svg.lstrip().startswith("<?xml") and "busybox:latest" in svg
     assert graph.to_dot() == ip.run_line_magic("dock", "graph").to_dot()  # same state, same picture
@@ -102,7 +102,7 @@ def test_registry_graph_shows_shared_blobs_once(busybox_engine, tmp_path):
     layer = busybox_engine.image("busybox").layers[0].digest
     [blob] = [n for n in graph.nodes if n.kind == "blob" and layer.encoded[:12] in n.label]
     assert blob.shared and "in 2 repositories" in blob.label
-    assert sum(1 for edge in graph.edges if edge[1] == blob.id) == 2
+    assert sum(1 for edge in graph.edges if edge[0] == blob.id) == 2  # blobs below, repositories above
     assert "<svg" in graph._repr_svg_()
 
 
@@ -111,8 +111,8 @@ def test_graph_puts_a_containers_writable_layer_on_its_image(ip, busybox_engine)
     graph = ip.run_line_magic("dock", "graph busybox")
     [container] = [n for n in graph.nodes if n.kind == "container"]
     assert "box" in container.label and "writable layer" in container.label
-    top = busybox_engine.image("busybox").config.chain_ids[-1]
-    assert (container.id, f"layer:{top.encoded[:16]}", "dashed") in graph.edges
+    image = busybox_engine.image("busybox")
+    assert (f"image:{image.digest.encoded[:16]}", container.id, "dashed") in graph.edges  # on top
     assert "container box" in graph._repr_svg_()
 
 
@@ -153,3 +153,45 @@ def test_isolation_is_a_notebook_setting(ip, tmp_path, capsys):
         assert ip.magics_manager.registry["DockMagics"].engine.containers.get("p").isolation == "proot", inspect
     finally:
         ip.run_line_magic("config", "DockMagics.isolation = ''")
+
+
+def test_login_reads_a_variable_and_keeps_it_out_of_the_cell(ip, tmp_path, capsys):
+    from minidock_magic.registry import RegistryServer, add_user
+    accounts = tmp_path / "accounts"
+    add_user(accounts, "alice", "alice-secret")
+    with RegistryServer(tmp_path / "registry", auth_mode="private", htpasswd=accounts) as registry:
+        ip.user_ns["ALICE_PASSWORD"] = "alice-secret"
+        result = ip.run_line_magic("dock", f"login -u alice --password-from ALICE_PASSWORD {registry.address}")
+        out = capsys.readouterr()
+        assert result is None and "Login Succeeded" in out.out, (result, out)
+        assert "alice-secret" not in out.out + out.err and "insecure" not in out.err
+        missing = ip.run_line_magic("dock", f"login -u alice --password-from NOPE {registry.address}")
+        assert isinstance(missing, ErrorLine) and "variable" in missing.message
+
+
+def test_login_without_a_password_asks_the_kernel(ip, monkeypatch, tmp_path, capsys):
+    """getpass is what ipykernel routes to the notebook's password box."""
+    from minidock_magic.registry import RegistryServer, add_user
+    accounts = tmp_path / "accounts"
+    add_user(accounts, "bob", "bob-secret")
+    asked = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt="", stream=None: asked.append(prompt) or "bob-secret")
+    with RegistryServer(tmp_path / "registry", auth_mode="private", htpasswd=accounts) as registry:
+        assert ip.run_line_magic("dock", f"login -u bob {registry.address}") is None
+    assert asked == ["Password: "] and "Login Succeeded" in capsys.readouterr().out
+
+
+def test_push_trace_is_grouped_by_step_with_short_digests(ip, busybox_engine, tmp_path, capsys):
+    from minidock_magic.registry import RegistryServer
+    with RegistryServer(tmp_path / "registry") as registry:
+        ip.run_line_magic("dock", f"tag busybox {registry.address}/me/box:1")
+        capsys.readouterr()
+        ip.run_line_magic("dock", f"push --trace {registry.address}/me/box:1")
+    out = capsys.readouterr().out
+    trace = [line for line in out.splitlines() if "digest: sha256:" not in line]  # docker's last line
+    assert "> HEAD" not in out and not re.search(r"[0-9a-f]{64}", "\n".join(trace)), out
+    layer = busybox_engine.image("busybox").layers[0].digest.short
+    check_line = next(line for line in out.splitlines() if line.lstrip().startswith("check:"))
+    assert "HEAD" in check_line and "404" in check_line and layer in check_line
+    assert any(line.lstrip().startswith("manifest:") for line in out.splitlines())
+    assert f"{layer}: Pushed" in out  # docker's status lines still pass through
