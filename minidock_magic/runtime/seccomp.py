@@ -10,10 +10,12 @@ rather than assembled by hand, and loaded last, after ``no_new_privs``, right be
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import json
 import os
+from collections.abc import Iterator
 from typing import Any, Union
 
 from ..errors import InvalidArgument, Unavailable
@@ -34,10 +36,39 @@ _ARCHES = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64",
            "riscv64": "SCMP_ARCH_RISCV64", "i686": "SCMP_ARCH_X86", "armv7l": "SCMP_ARCH_ARM"}
 
 
+#: The sonames pyseccomp looks up: tried first, since ``ctypes.util.find_library`` runs
+#: ``ldconfig -p`` (and more) for each, 20-50 ms of every CLI container start.
+_SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+
+
+@contextlib.contextmanager
+def _sonames_first() -> Iterator[None]:
+    import ctypes
+    import ctypes.util
+    search = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        soname = _SONAMES.get(name)
+        if soname is not None:
+            try:
+                ctypes.CDLL(soname)
+                return soname
+            except OSError:
+                pass
+        return search(name)
+
+    ctypes.util.find_library = find_library
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = search
+
+
 def backend() -> Any:
     """The libseccomp binding; ``Unavailable`` with what to do when there is none."""
     try:
-        import pyseccomp
+        with _sonames_first():
+            import pyseccomp
         return pyseccomp
     except (ImportError, OSError):  # OSError: the binding is there but libseccomp.so is not
         pass
