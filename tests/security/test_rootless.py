@@ -21,7 +21,8 @@ from tests.security.conftest import build_sysprobe, probe_results, report, statu
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-USER = "minidock-security"
+#: One user per xdist worker: two workers must not add and delete the same user.
+USER = "minidock-security" + os.environ.get("PYTEST_XDIST_WORKER", "")
 PROBES = ["keyctl", "add_key", "unshare_user_mnt_cgroup", "clone_newuser", "mount_tmpfs",
           "mount_cgroup", "mknod_block_open", "kexec_load", "open_by_handle_at"]
 
