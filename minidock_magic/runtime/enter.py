@@ -2,10 +2,10 @@
 
 Runs in a supervisor forked like a container's (``launch``). It pins the container's PID 1 with a
 pidfd, reads what PID 1 runs under while it can still see the host (its cgroups, rlimits, root,
-user-namespace id maps), joins those cgroups, ``setns``es into every namespace PID 1 has and
-this process lacks (the user namespace too, when there is one) and ``chroot``s into PID 1's
-root. A PID namespace applies to children only, so it forks once: that child is the exec'd
-process and takes PID 1's confinement through the very code PID 1 used
+user-namespace id maps), ``setns``es into every namespace PID 1 has and this process lacks (the
+user namespace too, when there is one) and ``chroot``s into PID 1's root. A PID namespace
+applies to children only, so it forks once: that child is the exec'd process; it joins PID 1's
+cgroups and takes PID 1's confinement through the very code PID 1 used
 (``confine.exec_confined``). The supervisor stays outside, as for ``run``: it forwards signals,
 waits, and exits with the program's status.
 
@@ -162,6 +162,9 @@ def run_exec(spec: ExecSpec, status_fd: int) -> int:
     syscall_filter = seccomp.program_for(spec.seccomp, capabilities.DEFAULT)
     target = pin(spec)
     try:
+        # Until execve we hold the engine's privileges: no process of the container may ptrace
+        # us or open our /proc files meanwhile (the child inherits this).
+        _libc.set_dumpable(False)
         join_namespaces(target)
         os.fchdir(target.root)
         os.chroot(".")
@@ -169,9 +172,6 @@ def run_exec(spec: ExecSpec, status_fd: int) -> int:
         if pid == 0:  # in the container's PID namespace: the exec'd process
             status = command.ENGINE_ERROR
             try:
-                # Until execve this process holds the engine's privileges: no process of the
-                # container may ptrace it or open its /proc files meanwhile.
-                _libc.set_dumpable(False)
                 for fd in target.cgroup_procs:  # "0": the writer; only the exec'd process joins
                     os.write(fd, b"0")
                 target.close()

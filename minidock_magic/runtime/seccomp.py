@@ -70,7 +70,7 @@ def backend() -> Any:
         with _sonames_first():
             import pyseccomp
         return pyseccomp
-    except (ImportError, OSError):  # OSError: the binding is there but libseccomp.so is not
+    except (ImportError, OSError, RuntimeError):  # the binding without libseccomp.so
         pass
     try:
         import seccomp  # Debian's python3-seccomp: the same API

@@ -21,7 +21,8 @@ from tests.security.conftest import build_sysprobe, probe_results, report, statu
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-USER = "minidock-security"
+#: One user per xdist worker: two workers must not add and delete the same user.
+USER = "minidock-security" + os.environ.get("PYTEST_XDIST_WORKER", "")
 PROBES = ["keyctl", "add_key", "unshare_user_mnt_cgroup", "clone_newuser", "mount_tmpfs",
           "mount_cgroup", "mknod_block_open", "kexec_load", "open_by_handle_at"]
 
@@ -61,6 +62,15 @@ try:
     out["input_after"] = source.read_text()
 finally:
     pid1.stop(timeout=1)
+# A PID 1 that runs as another user of the namespace (subordinate ids) is entered all the same.
+other = start(ProcessSpec(base / "rootfs", ["sleep", "60"], env, user="65534"),
+              isolation="rootless", stdout=subprocess.DEVNULL)
+try:
+    buffer = io.BytesIO()
+    out["exec_into_nobody"] = ran(exec_in(ExecSpec(other.pid, ["id", "-u"], env), stdout=buffer,
+                                          stderr=buffer), buffer)
+finally:
+    other.stop(timeout=1)
 print(json.dumps(out))
 '''
 
@@ -125,3 +135,10 @@ def test_rootless_exec_stdin_is_not_the_callers_file(rootless_run: dict) -> None
     report("rootless exec: echo X > /proc/self/fd/0 with stdin from a file",
            f"file now {rootless_run['input_after']!r}")
     assert rootless_run["input_after"] == "precious\n"
+
+
+def test_rootless_exec_enters_a_pid1_of_another_user(rootless_run: dict) -> None:
+    code, output = rootless_run["exec_into_nobody"]
+    report("rootless exec into a container whose PID 1 runs as uid 65534", f"exit {code}, "
+           f"exec'd as uid {output.strip()}")
+    assert [code, output] == [0, "0\n"]
