@@ -38,6 +38,7 @@ import os
 import stat
 from collections import deque
 from pathlib import Path
+from typing import Self
 
 from ..errors import UnsafeLayer
 
@@ -262,8 +263,7 @@ def have_openat2() -> bool:
             os.close(openat2(-100, "/", os.O_PATH | os.O_CLOEXEC, 0, RESOLVE_IN_ROOT))  # AT_FDCWD
             _openat2_state["works"] = True
         except OSError as error:  # ENOSYS (old kernel), EPERM (a seccomp filter), EINVAL
-            _openat2_state["works"] = False if error.errno in (errno.ENOSYS, errno.EPERM,
-                                                                errno.EINVAL) else True
+            _openat2_state["works"] = error.errno not in (errno.ENOSYS, errno.EPERM, errno.EINVAL)
     return bool(_openat2_state["works"])
 
 
@@ -387,7 +387,7 @@ class Dir:
             os.close(self.fd)
             self.fd = -1
 
-    def __enter__(self) -> Dir:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..diff.safepath import resolve_parts
 from ..errors import InvalidArgument, Unavailable
 
+
 def resolve_in_root(root: Path, path: str, *, follow_final: bool = True) -> Path:
     """The host path under ``root`` that ``path`` names inside a container rooted at ``root``
     (``diff.safepath``'s chroot-style walk: one rule for layers, mounts and copies).

@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from minidock_magic.containers.options import RunOptions
+from minidock_magic.errors import MinidockError
 from minidock_magic.facade import Minidock
 from tests.conftest import need, run
 from tests.reliability.conftest import Tally
@@ -94,10 +95,10 @@ def swapping_container(engine: Minidock, host: Path) -> Iterator[str]:
         engine.containers.remove(config.id, force=True)
 
 
-def attempt(operation: object) -> str:
-    """Run one hostile-race attempt: 'ok', or the one-line error it refused with."""
+def attempt(operation: Callable[..., object], *args: object) -> str:
+    """Run one hostile-race attempt: 'ok', or the kind of error it refused with."""
     try:
-        operation()  # type: ignore[operator]
-    except Exception as error:  # refusing is fine; leaking is not (the caller checks that)
+        operation(*args)
+    except (MinidockError, OSError) as error:  # refusing is fine; leaking is not (callers check)
         return f"refused: {type(error).__name__}"
     return "ok"

@@ -3,8 +3,8 @@
 As root, this makes two real unprivileged users. A runs the engine with its default home (under
 its ``$HOME``, itself world-readable as Debian makes homes): bootstraps busybox, runs a container
 with ``-e API_TOKEN=…`` that prints it, serves a registry and pushes busybox to it. Then B tries
-to list and read A's home, the container's ``config.json`` and log, a blob, and the registry's
-data directory; every attempt must be refused by the kernel (EACCES), and the modes are 0700
+to list and read A's home, the container's ``config.json`` and log, a blob, the registry's data
+directory, A's saved registry login and an htpasswd file; every attempt must be refused by the kernel (EACCES), and the modes are 0700
 directories and 0600 (0400 for read-only blobs) files.
 
 The users run Debian's /usr/bin/python3 (root's home, where the test's interpreter may live, is
@@ -42,7 +42,9 @@ import io, json, os, sys
 from pathlib import Path
 from minidock_magic.containers.options import RunOptions
 from minidock_magic.facade import Minidock
-from minidock_magic.registry import RegistryServer
+from minidock_magic.registry import RegistryServer, add_user
+from minidock_magic.remotes.credentials import Credential
+from minidock_magic.remotes.session import credential_store
 
 token, data = sys.argv[1], Path(sys.argv[2])
 engine = Minidock()  # the default home, under $HOME
@@ -54,6 +56,8 @@ config, code = engine.containers.run(
 with RegistryServer(data) as server:
     engine.tag("busybox", f"{server.address}/a/busybox:1")
     engine.push(f"{server.address}/a/busybox:1")
+credential_store(engine).store("registry.example:5000", Credential("a", token))  # as `login` does
+add_user(data / "htpasswd", "a", token)
 container_dir = engine.containers.store.root / config.id
 blob = next(iter(engine.content.walk())).digest
 print(json.dumps({
@@ -61,6 +65,7 @@ print(json.dumps({
     "config": str(container_dir / "config.json"), "log": str(engine.containers.store.log_path(config.id)),
     "blob": str(engine.content.path(blob)), "registry": str(data),
     "registry_blob": str(next(p for p in (data / "blobs").rglob("*") if p.is_file())),
+    "credentials": str(credential_store(engine).path), "htpasswd": str(data / "htpasswd"),
 }))
 '''
 
@@ -139,7 +144,7 @@ def _as(user: pwd.struct_passwd, base: Path, home: Path, script: str, *args: str
         user=user.pw_uid, group=user.pw_gid, extra_groups=[], cwd=home, capture_output=True, text=True,
         env={"HOME": str(home), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(base / "src"),
              "PYTHONDONTWRITEBYTECODE": "1"},
-        timeout=600)
+        timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -156,7 +161,8 @@ def test_another_user_reads_nothing_of_a_store(two_users: tuple[pwd.struct_passw
     token = f"API-TOKEN-{os.urandom(8).hex()}"
     made = _as(owner, shared_python, home_a, OWNER_SCRIPT, token, str(home_a / "registry-data"))
     assert made["code"] == 0 and made["output"] == f"token={token}\n", made
-    targets = {k: made[k] for k in ("home", "config", "log", "blob", "registry", "registry_blob")}
+    targets = {k: made[k] for k in ("home", "config", "log", "blob", "registry", "registry_blob",
+                                    "credentials", "htpasswd")}
 
     found = _as(intruder, shared_python, home_b, INTRUDER_SCRIPT, json.dumps(targets))
     leaks = []
@@ -171,4 +177,5 @@ def test_another_user_reads_nothing_of_a_store(two_users: tuple[pwd.struct_passw
     with TALLY.case("store modes: 0700 directories, 0600/0400 files, made so"):
         modes = {k: oct(stat.S_IMODE(os.lstat(p).st_mode)) for k, p in targets.items()}
         assert modes == {"home": "0o700", "config": "0o600", "log": "0o600", "blob": "0o400",
-                         "registry": "0o700", "registry_blob": "0o600"}, modes
+                         "registry": "0o700", "registry_blob": "0o600", "credentials": "0o600",
+                         "htpasswd": "0o600"}, modes
