@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import hashlib
 import io
 import json
 import tarfile
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from minidock_magic.registry import RegistryServer, add_user
+from tests.reliability.builders import descriptor, sha256  # one copy of the raw-image helpers
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -22,14 +22,6 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 
 USERS = {"alice": "alice-pw-Zq8", "bob": "bob-pw-Xr2"}
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def descriptor(media_type: str, data: bytes, **extra: object) -> dict[str, object]:
-    return {"mediaType": media_type, "digest": sha256(data), "size": len(data), **extra}
 
 
 @dataclass
