@@ -181,7 +181,7 @@ def run_command(engine: Any, argv: list[str], cell: str | None = None, stdin: An
     try:
         result = handler_of(args)(engine, args, Streams(stdout=stdout, stderr=sys.stderr, stdin=stdin))
     except MinidockError as exc:
-        return ErrorLine(f"Error: {exc}")
+        return ErrorLine(f"Error: {exc}{i18n.gloss(exc)}")
     except KeyboardInterrupt:
         return ErrorLine("interrupted")
     except StdinNotImplementedError:
