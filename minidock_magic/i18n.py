@@ -3,7 +3,8 @@
 The language is chosen once per kernel — ``%config DockMagics.language = 'zh'``, or
 ``use_language("zh")`` (what the Chinese lessons' first cell does), or ``$MINIDOCK_LANG`` — and
 read by everything that draws or explains: diagram labels, the checker's answers, the trace
-summary. The engine's own errors stay English (they are what a search engine finds).
+summary. The engine's own errors stay English (they are what a search engine finds), followed in
+Chinese by a short gloss of their kind.
 
 >>> text("read_only", "zh"), text("shared_by", "en", count=2)
 ('只读', 'shared by 2 images')
@@ -53,6 +54,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "isolation_proot": ("proot, a user-space fallback: the host forbids namespaces",
                         "proot，用户态替代方案：宿主机禁止命名空间"),
     "isolation_none": ("none: containers cannot run here", "无：这里不能运行容器"),
+    # a gloss after an engine error (the error itself stays as the engine says it)
+    "error_Unauthorized": ("", "（未授权：需要先登录这个仓库服务器）"),
+    "error_Denied": ("", "（被拒绝：这个账号没有这项权限）"),
+    "error_NotFound": ("", "（找不到）"),
+    "error_Conflict": ("", "（冲突：在当前状态下不能这样做）"),
+    "error_DigestMismatch": ("", "（内容与摘要不符：数据已损坏）"),
+    "error_InvalidArgument": ("", "（参数不对）"),
+    "error_Unavailable": ("", "（服务不可用）"),
     # the grouped summary of push/pull --trace
     "trace_title": ("{count} HTTP requests, grouped by step (the terminal's --trace shows each one):",
                     "{count} 个 HTTP 请求，按步骤分组（在终端里 --trace 会逐条显示）："),
@@ -93,6 +102,20 @@ def normalise(lang: str, *, strict: bool = True) -> str:
     return "en"
 
 
+def gloss(error: BaseException, lang: str | None = None) -> str:
+    """A few words after an engine error in the reader's language ('' in English, where the
+    error already says it): the nearest kind of error the catalogue knows.
+
+    >>> from minidock_magic.errors import Unauthorized
+    >>> gloss(Unauthorized("authentication required"), "zh"), gloss(KeyError(), "zh")
+    ('（未授权：需要先登录这个仓库服务器）', '')
+    """
+    for kind in type(error).__mro__:
+        if f"error_{kind.__name__}" in CATALOGUE:
+            return text(f"error_{kind.__name__}", lang)
+    return ""
+
+
 def text(key: str, lang: str | None = None, **fields: object) -> str:
     """The catalogue's words for ``key`` in ``lang`` (default: the kernel's language)."""
     en, zh = CATALOGUE[key]
@@ -100,4 +123,4 @@ def text(key: str, lang: str | None = None, **fields: object) -> str:
     return chosen.format(**fields) if fields else chosen
 
 
-__all__ = ["CATALOGUE", "LANGUAGES", "current_language", "normalise", "text", "use_language"]
+__all__ = ["CATALOGUE", "LANGUAGES", "current_language", "gloss", "normalise", "text", "use_language"]

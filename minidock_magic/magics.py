@@ -198,7 +198,7 @@ def run_command(engine: Minidock, argv: list[str], cell: str | None = None, stdi
     try:
         result = handler_of(args)(engine, args, Streams(stdout=stdout, stderr=sys.stderr, stdin=stdin))
     except MinidockError as exc:
-        return ErrorLine(f"Error: {exc}")
+        return ErrorLine(f"Error: {exc}{i18n.gloss(exc)}")
     except KeyboardInterrupt:
         return ErrorLine("interrupted")
     except StdinNotImplementedError:

@@ -52,3 +52,15 @@ def test_what_the_kit_says_is_chinese(path: Path):
         if "--trace" in cell.source and "push" in cell.source:
             streams = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
             assert "个 HTTP 请求，按步骤分组" in streams
+
+
+def test_engine_errors_in_the_chinese_lessons_carry_a_chinese_gloss():
+    errors = []
+    for path in CHINESE:
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                plain = output.get("data", {}).get("text/plain", "")
+                if plain.startswith("Error: "):
+                    errors.append(plain)
+    assert any("未授权" in e for e in errors) and any("被拒绝" in e for e in errors), errors
+    assert all(CJK.search(e) for e in errors if "unauthorized" in e or "denied" in e), errors
