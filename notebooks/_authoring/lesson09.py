@@ -209,8 +209,7 @@ CELLS = [
         saves the page it fetches from `http://localhost/` as `/page.html` (busybox's
         `wget -O FILE URL`). The file stays in `visitor`'s writable layer.
     """, """
-        **9.2 —— 邻居。** 运行一个名为 `visitor` 的容器，让它与 `mysite` 共用网络，并把从 `http://localhost/`
-        取到的网页保存为 `/page.html`（busybox 的 `wget -O 文件 URL`）。这个文件会留在 `visitor` 的可写层里。
+        **9.2 —— 邻居。** 运行一个名为 `visitor` 的容器，让它与 `mysite` 共用网络，并把从 `http://localhost/` 取到的网页保存为 `/page.html`（busybox 的 `wget -O 文件 URL`）。这个文件会留在 `visitor` 的可写层里。
     """),
     work("""
         # your code here

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import minidock_magic
 from tests.containers import ports_scenarios
-from tests.runtime.test_rootless_user import SYSTEM_PYTHON, unprivileged_user  # noqa: F401
+from tests.runtime.test_rootless_user import unprivileged_user  # noqa: F401  (the fixture)
+from tests.runtime.unprivileged import install_engine
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -25,16 +25,13 @@ def test_scenarios_as_an_unprivileged_user(unprivileged_user: pwd.struct_passwd)
     base = Path(tempfile.mkdtemp(prefix="minidock-ports-"))
     try:
         base.chmod(0o755)
-        shutil.copytree(Path(minidock_magic.__file__).parent, base / "src" / "minidock_magic",
-                        ignore=shutil.ignore_patterns("__pycache__"))
+        python = install_engine(base)
         shutil.copy(ports_scenarios.__file__, base / "src" / "ports_scenarios.py")
-        subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--system-site-packages", "--without-pip",
-                        str(base / "venv")], check=True)
         (base / "work").mkdir()
         shutil.chown(base / "work", uid, gid)
         names = list(ports_scenarios.SCENARIOS)
         done = subprocess.run(
-            [str(base / "venv" / "bin" / "python"), str(base / "src" / "ports_scenarios.py"),
+            [str(python), str(base / "src" / "ports_scenarios.py"),
              str(base / "work" / "homes"), *names],
             user=uid, group=gid, extra_groups=[], cwd=base / "work", capture_output=True,
             text=True, timeout=600, check=False,
