@@ -66,6 +66,10 @@ def fresh_debian(tmp_path: Path) -> Iterator[Path]:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     print(f"debootstrap {SUITE} from {debian_mirror()}: {time.monotonic() - started:.0f}s")
     shutil.copy("/etc/resolv.conf", rootfs / "etc" / "resolv.conf")
+    if os.environ.get("PIP_CERT") and Path(os.environ["PIP_CERT"]).is_file():
+        # This machine reaches PyPI through a TLS proxy whose CA only the host trusts (its pip is
+        # told so with PIP_CERT); the new system gets the same bundle, under a name of its own.
+        shutil.copy(os.environ["PIP_CERT"], rootfs / "etc" / "ssl" / "host-network-ca.crt")
     checkout = rootfs / "root" / "minidock_magic"
     shutil.copytree(REPO, checkout, symlinks=True, ignore=shutil.ignore_patterns(
         ".git", ".venv", "*.egg-info", "__pycache__", ".pytest_cache"))
@@ -82,8 +86,9 @@ mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup" 2>/dev/null || true
 mount --rbind /dev "$root/dev"
+cert=; [ -f "$root/etc/ssl/host-network-ca.crt" ] && cert=PIP_CERT=/etc/ssl/host-network-ca.crt
 exec chroot "$root" /usr/sbin/runuser -u "$user" -- /usr/bin/env -i HOME="$(chroot "$root" getent passwd "$user" | cut -d: -f6)" \
-    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+    $cert LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c 'cd "$1" && eval "$2"' bash "$checkout" "$@"
 """
 
