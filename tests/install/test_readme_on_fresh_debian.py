@@ -69,6 +69,7 @@ def fresh_debian(tmp_path: Path) -> Iterator[Path]:
     if os.environ.get("PIP_CERT") and Path(os.environ["PIP_CERT"]).is_file():
         # This machine reaches PyPI through a TLS proxy whose CA only the host trusts (its pip is
         # told so with PIP_CERT); the new system gets the same bundle, under a name of its own.
+        (rootfs / "etc" / "ssl").mkdir(exist_ok=True)
         shutil.copy(os.environ["PIP_CERT"], rootfs / "etc" / "ssl" / "host-network-ca.crt")
     checkout = rootfs / "root" / "minidock_magic"
     shutil.copytree(REPO, checkout, symlinks=True, ignore=shutil.ignore_patterns(
