@@ -7,9 +7,9 @@ must install, make its venv, run the first container (the engine inside the new 
 bootstraps busybox and runs it) and start JupyterLab on the first lesson; the test stops once
 that server answers.
 
-The new system runs under ``chroot`` in a private mount namespace with the host's network (a
-minidock container would do, but the engine inside it must create namespaces of its own, which
-a container's seccomp profile rightly refuses). Needs root, debootstrap and the network (the
+The new system is the root (``pivot_root``) of a private mount namespace sharing the host's
+network: a minidock container would do, but the engine inside must create namespaces of its own,
+which a container's seccomp profile rightly refuses. Needs root, debootstrap and the network (the
 Debian mirror, PyPI); takes several minutes, most of it downloads.
 """
 
@@ -78,18 +78,28 @@ def fresh_debian(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(rootfs, ignore_errors=True)  # a private mount namespace: nothing stays mounted
 
 
-# Run as root in a private mount namespace: the new system's /proc, /sys, /dev, then chroot;
-# inside, as USER (root, or a user with sudo), cd to that user's checkout and run the command.
+# Run as root in a private mount namespace whose root *is* the new system (pivot_root, not
+# chroot: in a chroot the kernel refuses user namespaces and "/" is no mount point, so the engine
+# would find no isolation), with its /proc, /sys and /dev; inside, as USER (root, or a user with
+# sudo), cd to that user's checkout and run the command.
 ENTER = r"""
 set -e
 root=$1 user=$2 checkout=$3; shift 3
+home=$(chroot "$root" getent passwd "$user" | cut -d: -f6)
+cert=; [ -f "$root/etc/ssl/host-network-ca.crt" ] && cert=PIP_CERT=/etc/ssl/host-network-ca.crt
+mount --make-rprivate /
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup" 2>/dev/null || true
 mount --rbind /dev "$root/dev"
-cert=; [ -f "$root/etc/ssl/host-network-ca.crt" ] && cert=PIP_CERT=/etc/ssl/host-network-ca.crt
-exec chroot "$root" /usr/sbin/runuser -u "$user" -- /usr/bin/env -i HOME="$(chroot "$root" getent passwd "$user" | cut -d: -f6)" \
-    $cert LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+cd "$root"
+mkdir -p .old-root
+pivot_root . .old-root
+umount -l /.old-root
+rmdir /.old-root
+exec /usr/sbin/runuser -u "$user" -- /usr/bin/env -i HOME="$home" $cert LANG=C.UTF-8 \
+    DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c 'cd "$1" && eval "$2"' bash "$checkout" "$@"
 """
 
