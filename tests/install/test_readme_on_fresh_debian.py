@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -129,9 +130,12 @@ def _until_the_lesson_answers(rootfs: Path, user: str, checkout: str, command: s
         url = url.replace("localhost", "127.0.0.1")
         with urllib.request.urlopen(url, timeout=30) as answer:
             assert answer.status == 200
-        lesson = url.replace("/lab", "/api/contents/notebooks/01-what-is-an-image.ipynb", 1)
+        parts = urllib.parse.urlsplit(url)  # the first lesson, through the server's contents API
+        lesson = urllib.parse.urlunsplit((parts.scheme, parts.netloc,
+                                          "/api/contents/notebooks/01-what-is-an-image.ipynb",
+                                          parts.query, ""))
         with urllib.request.urlopen(lesson, timeout=30) as answer:
-            assert answer.status == 200
+            assert answer.status == 200 and b'"type": "notebook"' in answer.read().replace(b'":"', b'": "')
         return time.monotonic() - started
     finally:
         if shell.poll() is None:
