@@ -132,7 +132,7 @@ def _until_the_lesson_answers(rootfs: Path, user: str, checkout: str, command: s
             assert answer.status == 200
         parts = urllib.parse.urlsplit(url)  # the first lesson, through the server's contents API
         lesson = urllib.parse.urlunsplit((parts.scheme, parts.netloc,
-                                          "/api/contents/notebooks/01-what-is-an-image.ipynb",
+                                          "/api/contents/01-what-is-an-image.ipynb",  # served from notebooks/
                                           parts.query, ""))
         with urllib.request.urlopen(lesson, timeout=30) as answer:
             assert answer.status == 200 and b'"type": "notebook"' in answer.read().replace(b'":"', b'": "')
