@@ -84,20 +84,23 @@ def podman(tmp_path: Path) -> Iterator[Podman]:
 
 
 def tree_listing(root: Path) -> dict[str, tuple]:
-    """path -> (type, mode, link target or contents): what "the same filesystem" means here."""
+    """path -> (type, mode, link target or contents): what "the same filesystem" means here.
+    Owners as a container sees them: a student's own files are root's (``containers/owners.py``)."""
+    from minidock_magic.containers.owners import container_owners
+    owners = container_owners()
     listing: dict[str, tuple] = {}
     for directory, dirs, files in os.walk(root):
         for name in dirs + files:
             path = Path(directory) / name
             st = path.lstat()
             rel = str(path.relative_to(root))
+            uid, gid = owners.to_layer(st.st_uid, st.st_gid)
             if stat.S_ISLNK(st.st_mode):
                 listing[rel] = ("link", os.readlink(path))
             elif stat.S_ISDIR(st.st_mode):
-                listing[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid)
+                listing[rel] = ("dir", oct(stat.S_IMODE(st.st_mode)), uid, gid)
             elif stat.S_ISREG(st.st_mode):
-                listing[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), st.st_uid, st.st_gid,
-                                path.read_bytes())
+                listing[rel] = ("file", oct(stat.S_IMODE(st.st_mode)), uid, gid, path.read_bytes())
             else:
                 listing[rel] = ("other", stat.S_IFMT(st.st_mode))
     return listing

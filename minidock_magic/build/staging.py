@@ -28,6 +28,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..containers.owners import container_owners
 from ..diff.apply import apply_layer
 from ..diff.safepath import resolve_parts
 from ..errors import InvalidArgument
@@ -68,11 +69,11 @@ class Stager:
             target.mkdir()
             if st is not None:
                 os.chmod(target, stat.S_IMODE(st.st_mode))
-                os.lchown(target, st.st_uid, st.st_gid)
+                _chown(target, st.st_uid, st.st_gid, host_ids=True)
                 self.dir_times[target] = int(st.st_mtime)
             else:
                 os.chmod(target, NEW_DIR_MODE)
-                os.lchown(target, *self.owner)
+                _chown(target, *self.owner)
                 self.dir_times[target] = self.epoch
         return self.staging.joinpath(*parts)
 
@@ -103,7 +104,7 @@ class Stager:
                 os.chmod(target, mode)
         else:
             return  # sockets, fifos and devices in a context are not image content
-        os.lchown(target, *self.owner)
+        _chown(target, *self.owner)
         if not stat.S_ISDIR(st.st_mode):
             os.utime(target, (self.epoch, self.epoch), follow_symlinks=False)
 
@@ -203,6 +204,19 @@ def _extract(archive: Path, stager: Stager, dest_parts: tuple[str, ...]) -> bool
         with open(plain, "rb") as stream:
             apply_layer(stream, directory)
     return True
+
+
+def _chown(target: Path, uid: int, gid: int, *, host_ids: bool = False) -> None:
+    """Give ``target`` the owner the container sees as ``uid:gid`` (``host_ids``: already host
+    ids, copied from the image's own files). A student's files are container root's; ids a
+    student cannot give away stay the student's, which the layer then records as root."""
+    if not host_ids:
+        uid, gid = container_owners().to_host(uid, gid)
+    try:
+        os.lchown(target, uid, gid)
+    except PermissionError:
+        if os.geteuid() == 0:
+            raise
 
 
 def resolve_chown(spec: str, rootfs: Path) -> tuple[int, int]:

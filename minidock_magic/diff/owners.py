@@ -68,6 +68,21 @@ class OwnerMap:
         """This process's own ids as container root (no subordinate ranges: see ``of_caller``)."""
         return cls.of_caller(os.geteuid(), os.getegid())
 
+    def to_host(self, uid: int, gid: int) -> tuple[int, int]:
+        """The inverse: the host ids that hold a file the container sees as ``uid:gid``.
+
+        >>> OwnerMap.of_caller(1001, 1002, (100000, 65536), None).to_host(0, 0)
+        (1001, 1002)
+        >>> OwnerMap.of_caller(1001, 1002, (100000, 65536), None).to_host(1000, 5)
+        (100999, 65534)
+        """
+        def back(ranges: Ranges | None, inside: int) -> int:
+            if ranges is None:
+                return inside
+            flipped = tuple((start, host, count) for host, start, count in ranges)
+            return _translate(flipped, inside)
+        return back(self.uids, uid), back(self.gids, gid)
+
     def to_layer(self, uid: int, gid: int) -> tuple[int, int]:
         if self.root_only:
             return 0, 0

@@ -43,7 +43,13 @@ def test_gnu_tar_reads_our_layers(tmp_path: Path) -> None:
     out.mkdir()
     subprocess.run([tar, "-xzf", blob, "-C", out, "--xattrs", "--xattrs-include=user.*",
                     "--numeric-owner"], check=True)
-    assert whole_seconds(listing(out, dir_mtimes=False)) == whole_seconds(listing(src, dir_mtimes=False))
+    expected = whole_seconds(listing(src, dir_mtimes=False))
+    if os.geteuid() != 0:
+        # The layer says root owns bin/busybox (a layer records the image's owners, not the
+        # student's); tar run by a student cannot give root's file to root, so, as it must, it
+        # drops the setuid bit instead of making a setuid file of the student's.
+        expected = {path: (kind, mode & ~0o6000, *rest) for path, (kind, mode, *rest) in expected.items()}
+    assert whole_seconds(listing(out, dir_mtimes=False)) == expected
     assert os.getxattr(out / "etc" / "passwd", "user.lesson") == b"\x00\xffbinary"
 
 

@@ -7,9 +7,9 @@ must install, make its venv, run the first container (the engine inside the new 
 bootstraps busybox and runs it) and start JupyterLab on the first lesson; the test stops once
 that server answers.
 
-The new system runs under ``chroot`` in a private mount namespace with the host's network (a
-minidock container would do, but the engine inside it must create namespaces of its own, which
-a container's seccomp profile rightly refuses). Needs root, debootstrap and the network (the
+The new system is the root (``pivot_root``) of a private mount namespace sharing the host's
+network: a minidock container would do, but the engine inside must create namespaces of its own,
+which a container's seccomp profile rightly refuses. Needs root, debootstrap and the network (the
 Debian mirror, PyPI); takes several minutes, most of it downloads.
 """
 
@@ -21,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -66,6 +67,11 @@ def fresh_debian(tmp_path: Path) -> Iterator[Path]:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     print(f"debootstrap {SUITE} from {debian_mirror()}: {time.monotonic() - started:.0f}s")
     shutil.copy("/etc/resolv.conf", rootfs / "etc" / "resolv.conf")
+    if os.environ.get("PIP_CERT") and Path(os.environ["PIP_CERT"]).is_file():
+        # This machine reaches PyPI through a TLS proxy whose CA only the host trusts (its pip is
+        # told so with PIP_CERT); the new system gets the same bundle, under a name of its own.
+        (rootfs / "etc" / "ssl").mkdir(exist_ok=True)
+        shutil.copy(os.environ["PIP_CERT"], rootfs / "etc" / "ssl" / "host-network-ca.crt")
     checkout = rootfs / "root" / "minidock_magic"
     shutil.copytree(REPO, checkout, symlinks=True, ignore=shutil.ignore_patterns(
         ".git", ".venv", "*.egg-info", "__pycache__", ".pytest_cache"))
@@ -73,17 +79,28 @@ def fresh_debian(tmp_path: Path) -> Iterator[Path]:
     shutil.rmtree(rootfs, ignore_errors=True)  # a private mount namespace: nothing stays mounted
 
 
-# Run as root in a private mount namespace: the new system's /proc, /sys, /dev, then chroot;
-# inside, as USER (root, or a user with sudo), cd to that user's checkout and run the command.
+# Run as root in a private mount namespace whose root *is* the new system (pivot_root, not
+# chroot: in a chroot the kernel refuses user namespaces and "/" is no mount point, so the engine
+# would find no isolation), with its /proc, /sys and /dev; inside, as USER (root, or a user with
+# sudo), cd to that user's checkout and run the command.
 ENTER = r"""
 set -e
 root=$1 user=$2 checkout=$3; shift 3
+home=$(chroot "$root" getent passwd "$user" | cut -d: -f6)
+cert=; [ -f "$root/etc/ssl/host-network-ca.crt" ] && cert=PIP_CERT=/etc/ssl/host-network-ca.crt
+mount --make-rprivate /
+mount --bind "$root" "$root"
 mount -t proc proc "$root/proc"
 mount -t sysfs sysfs "$root/sys"
 mount --rbind /sys/fs/cgroup "$root/sys/fs/cgroup" 2>/dev/null || true
 mount --rbind /dev "$root/dev"
-exec chroot "$root" /usr/sbin/runuser -u "$user" -- /usr/bin/env -i HOME="$(chroot "$root" getent passwd "$user" | cut -d: -f6)" \
-    LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+cd "$root"
+mkdir -p .old-root
+pivot_root . .old-root
+umount -l /.old-root
+rmdir /.old-root
+exec /usr/sbin/runuser -u "$user" -- /usr/bin/env -i HOME="$home" $cert LANG=C.UTF-8 \
+    DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c 'cd "$1" && eval "$2"' bash "$checkout" "$@"
 """
 
@@ -113,9 +130,12 @@ def _until_the_lesson_answers(rootfs: Path, user: str, checkout: str, command: s
         url = url.replace("localhost", "127.0.0.1")
         with urllib.request.urlopen(url, timeout=30) as answer:
             assert answer.status == 200
-        lesson = url.replace("/lab", "/api/contents/notebooks/01-what-is-an-image.ipynb", 1)
+        parts = urllib.parse.urlsplit(url)  # the first lesson, through the server's contents API
+        lesson = urllib.parse.urlunsplit((parts.scheme, parts.netloc,
+                                          "/api/contents/01-what-is-an-image.ipynb",  # served from notebooks/
+                                          parts.query, ""))
         with urllib.request.urlopen(lesson, timeout=30) as answer:
-            assert answer.status == 200
+            assert answer.status == 200 and b'"type": "notebook"' in answer.read().replace(b'":"', b'": "')
         return time.monotonic() - started
     finally:
         if shell.poll() is None:
