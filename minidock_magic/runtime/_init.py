@@ -64,7 +64,8 @@ def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> i
     # Built out here: libseccomp is loaded from the host, never from the container's files.
     syscall_filter = seccomp.program_for(spec.seccomp, capabilities.DEFAULT)
     if isolation is Isolation.NAMESPACES and os.geteuid() != 0:
-        raise Unavailable("isolation=namespaces needs root; use isolation=rootless")
+        from .probe import choose
+        raise Unavailable(f"isolation=namespaces needs root; use {choose('rootless')}")
     in_userns = isolation is Isolation.ROOTLESS
     flags = _libc.CLONE_NEWNS | _libc.CLONE_NEWPID | _libc.CLONE_NEWUTS | _libc.CLONE_NEWIPC
     if spec.network == "none":
@@ -82,8 +83,9 @@ def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> i
         try:
             _libc.unshare(flags)
         except OSError as exc:
+            from .probe import choose
             raise Unavailable(f"this host refuses new namespaces ({exc.strerror}); "
-                              "use isolation=rootless or isolation=proot") from None
+                              f"use {choose('rootless')}, or {choose('proot')}") from None
     pid = os.fork()
     if pid == 0:  # PID 1 of the new PID namespace
         status = command.ENGINE_ERROR

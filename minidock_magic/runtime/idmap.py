@@ -101,8 +101,9 @@ def enter_user_namespace(flags: int, ids: IdMapPlan) -> None:
         if helper > 0:
             os.close(go)
             os.waitpid(helper, 0)
+        from .probe import choose
         raise Unavailable(f"this host refuses user namespaces ({exc.strerror}); "
-                          "use isolation=proot") from None
+                          f"use {choose('proot')}") from None
     if helper > 0:
         os.write(go, b"1")
         os.close(go)
