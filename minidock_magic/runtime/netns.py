@@ -14,25 +14,10 @@ engine's user owns it), which the kernel only lets a single-threaded process do.
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import functools
 import os
 from dataclasses import dataclass
 
 from ..errors import Unavailable
-
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
-PR_SET_DUMPABLE = 4
-
-
-
-@functools.cache
-def _libc() -> ctypes.CDLL:  # loaded when first needed: the engine imports start_time_of
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
-    return libc
-
 
 @dataclass(frozen=True)
 class NamespaceFds:
@@ -80,21 +65,27 @@ def open_namespaces(pid: int, start_time: int) -> NamespaceFds:
 
 
 def setns(fd: int, nstype: int) -> None:
-    if _libc().setns(fd, nstype) != 0:
-        err = ctypes.get_errno()
-        what = "user" if nstype == CLONE_NEWUSER else "network"
-        raise OSError(err, f"cannot enter the container's {what} namespace: {os.strerror(err)}")
+    # ctypes and libc only when a namespace is entered: the engine imports start_time_of.
+    from . import _libc
+    try:
+        _libc.setns(fd, nstype)
+    except OSError as exc:
+        what = "user" if nstype == _libc.CLONE_NEWUSER else "network"
+        raise OSError(exc.errno, f"cannot enter the container's {what} namespace: "
+                                 f"{os.strerror(exc.errno or 0)}") from None
 
 
 def make_undumpable() -> None:
     """Inside a container's user namespace, nothing the container runs may ptrace this process
     or read its memory (a process that is not dumpable is owned by the host's root)."""
-    _libc().prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    from . import _libc
+    _libc.prctl(_libc.PR_SET_DUMPABLE, 0, 0, 0, 0, "prctl(PR_SET_DUMPABLE)")
 
 
 def enter(namespaces: NamespaceFds) -> None:
     """Join the namespaces (user first, when there is one); the calling process must have a
     single thread."""
+    from ._libc import CLONE_NEWNET, CLONE_NEWUSER
     if namespaces.user is not None:
         setns(namespaces.user, CLONE_NEWUSER)
     setns(namespaces.net, CLONE_NEWNET)
