@@ -74,6 +74,12 @@ class Podman:
     def buildah(self, *args: str) -> subprocess.CompletedProcess[str]:
         return run(need("buildah"), *self.flags(), *args)
 
+    def mount(self, container: str) -> Path:
+        """``buildah mount``: the working container's files, to change by hand."""
+        if os.geteuid() != 0:  # a user's mount exists only inside `buildah unshare`, not here
+            pytest.skip("buildah mount needs root (as a user it lives only inside `buildah unshare`)")
+        return Path(self.buildah("mount", container).stdout.strip())
+
 
 @pytest.fixture
 def podman(tmp_path: Path) -> Iterator[Podman]:

@@ -112,6 +112,8 @@ def _published(engine, name: str) -> list[str]:
 def test_the_forwarder_lives_in_the_containers_network_namespace(engine) -> None:
     """What keeps host-only ports out of reach: every connection the forwarder makes starts in
     the container's network namespace, never the host's."""
+    if os.geteuid() != 0:  # test_ports_rootless covers the rootless forwarder end to end
+        pytest.skip("the forwarder is not dumpable: only root may read its /proc/PID/ns")
     scenarios.serve(engine, "netns")
     state = engine.containers.store.state(engine.containers.get("netns").id)
     forwarders = [pid for pid in _children(state.owner_pid)

@@ -41,7 +41,7 @@ def buildah_image_with_a_deletion(podman: Podman, tmp_path: Path) -> Path:
     """Two buildah layers, the second deleting a file the first added; exported by skopeo."""
     b = podman.buildah
     ctr = b("from", "scratch").stdout.strip()
-    mnt = Path(b("mount", ctr).stdout.strip())
+    mnt = podman.mount(ctr)
     for d in ("bin", "etc/conf.d", "data"):
         (mnt / d).mkdir(parents=True)
     (mnt / "bin/busybox").write_bytes(Path("/bin/busybox").read_bytes())
@@ -52,7 +52,7 @@ def buildah_image_with_a_deletion(podman: Podman, tmp_path: Path) -> Path:
     os.symlink("/bin/busybox", mnt / "bin/sh")
     b("commit", "-q", ctr, "img1")
     ctr2 = b("from", "localhost/img1").stdout.strip()
-    mnt2 = Path(b("mount", ctr2).stdout.strip())
+    mnt2 = podman.mount(ctr2)
     (mnt2 / "etc/hello").unlink()
     (mnt2 / "data/new").write_text("new\n")
     os.chmod(mnt2 / "data/keep", 0o600)

@@ -19,7 +19,7 @@ def rebuilt_by_buildah(busybox_engine, podman: Podman, tmp_path: Path) -> Path:
         f"oci:{busybox_engine.layout.oci}:docker.io/library/busybox:latest",
         f"{podman.storage}docker.io/library/busybox:latest")
     ctr = podman.buildah("from", "docker.io/library/busybox:latest").stdout.strip()
-    mnt = Path(podman.buildah("mount", ctr).stdout.strip())
+    mnt = podman.mount(ctr)
     (mnt / "rebuilt.txt").write_text("made by buildah\n")
     podman.buildah("commit", "-q", ctr, "rebuilt:1")
     archive = tmp_path / "rebuilt.tar"

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.security.conftest import BoxFactory, cli, probe_results, report, status_fields
+from tests.runtime.test_limits import delegated  # noqa: F401  (the fixture: limits need delegated cgroups)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -78,7 +79,7 @@ def test_exec_escape_syscalls_are_refused(make_box: BoxFactory) -> None:
                                      "mount_proc", "setns"], "EPERM")
 
 
-def test_exec_is_held_by_the_pids_limit(make_box: BoxFactory) -> None:
+def test_exec_is_held_by_the_pids_limit(make_box: BoxFactory, delegated: None) -> None:  # noqa: F811
     box = make_box(pids_limit=5)
     loop = "for i in " + " ".join(map(str, range(25))) + "; do sleep 30 >/dev/null 2>&1 & done"
     box.exec("sh", "-c", loop + " 2>/dev/null; true")
@@ -88,7 +89,7 @@ def test_exec_is_held_by_the_pids_limit(make_box: BoxFactory) -> None:
     assert 0 < running <= 5
 
 
-def test_exec_joins_pid1s_cgroups(make_box: BoxFactory) -> None:
+def test_exec_joins_pid1s_cgroups(make_box: BoxFactory, delegated: None) -> None:  # noqa: F811
     box = make_box(pids_limit=50)
     code, out = box.exec("cat", "/proc/self/cgroup")
     pid1 = Path(f"/proc/{box.pid}/cgroup").read_text()
@@ -97,7 +98,7 @@ def test_exec_joins_pid1s_cgroups(make_box: BoxFactory) -> None:
     assert out == pid1
 
 
-def test_exec_is_held_by_the_memory_limit(make_box: BoxFactory) -> None:
+def test_exec_is_held_by_the_memory_limit(make_box: BoxFactory, delegated: None) -> None:  # noqa: F811
     box = make_box(memory=32 << 20)
     code, out = box.exec("sh", "-c", "dd if=/dev/zero of=/dev/null bs=100M count=1 && echo done")
     report("allocating 100 MB from exec under -m 32m", f"exit {code}, {out.strip()[-60:]!r}")
