@@ -35,6 +35,21 @@ def busybox_engine(tmp_path: Path, busybox_home: Path) -> Minidock:
     return Minidock(home)
 
 
+def container_namespaces_or_skip(what: str = "this test") -> None:
+    """Skip where containers get no namespaces (a pod that refuses user namespaces, as a user:
+    the engine falls back to proot, which shares the host's processes, name and network).
+    Only for tests whose subject is a namespace; the lessons show such hosts what they lack."""
+    from minidock_magic.runtime import probe_host
+    from minidock_magic.runtime.spec import Isolation
+    if probe_host().default_isolation() in (None, Isolation.PROOT):
+        pytest.skip(f"{what} needs container namespaces, and this host gives none (proot)")
+
+
+@pytest.fixture
+def needs_namespaces() -> None:
+    container_namespaces_or_skip()
+
+
 def need(tool: str) -> str:
     """The peer's path. CI installs every peer, so a missing one is a failure, not a skip."""
     path = shutil.which(tool)
@@ -84,6 +99,8 @@ class Podman:
 @pytest.fixture
 def podman(tmp_path: Path) -> Iterator[Podman]:
     # podman refuses a runroot longer than 50 characters; pytest's tmp paths are longer.
+    if os.geteuid() != 0:
+        container_namespaces_or_skip("rootless podman")  # it lives in a user namespace
     runroot = Path(tempfile.mkdtemp(prefix="mdpod-", dir="/tmp"))
     yield Podman(tmp_path / "podman", runroot)
     shutil.rmtree(runroot, ignore_errors=True)

@@ -8,7 +8,7 @@ import pytest
 
 from tests.cli.test_cli import home, minidock  # noqa: F401  (the fixture)
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("needs_namespaces")]
 
 
 @pytest.mark.parametrize("flags", [["-p", "http:80"], ["-p", "8080:80/udp"], ["-p", "99999:80"],

@@ -86,7 +86,7 @@ def test_opaque_directory_end_to_end(busybox_engine):
     assert out.split() == ["only"]
 
 
-def test_two_images_on_one_base_share_its_snapshot_directories(busybox_engine):
+def test_two_images_on_one_base_share_its_snapshot_directories(busybox_engine, needs_namespaces: None):
     engine = busybox_engine
     a, _ = run(engine, "busybox", "echo a > /a")
     b, _ = run(engine, "busybox", "echo b > /b")
@@ -131,7 +131,7 @@ def test_cp_and_export(busybox_engine, tmp_path):
     assert {"data/f", "data/host.txt", "etc/host.txt", "bin/busybox"} <= set(names)
 
 
-def test_cli_exit_codes(busybox_engine):
+def test_cli_exit_codes(busybox_engine, needs_namespaces: None):
     def minidock(*args):
         return subprocess.run([sys.executable, "-m", "minidock_magic.cli", "--home",
                                str(busybox_engine.home), *args], capture_output=True, text=True)

@@ -34,7 +34,7 @@ def test_echo_and_exit_codes(busybox_engine):
     assert code == 126
 
 
-def test_isolation_is_visible(busybox_engine):
+def test_isolation_is_visible(busybox_engine, needs_namespaces: None):
     _, _, out, _ = run(busybox_engine, "sh", "-c", "echo $$; hostname; ls /proc | grep -c '^[0-9]'; "
                        "cat /proc/net/dev | tail -n +3 | cut -d: -f1")
     pid, hostname, processes, *interfaces = out.split()
@@ -73,7 +73,7 @@ def test_commit_shares_the_base_layers(busybox_engine):
     assert code == 0 and out.getvalue() == b"committed\n"
 
 
-def test_detached_lifecycle_keeps_the_writable_layer(busybox_engine):
+def test_detached_lifecycle_keeps_the_writable_layer(busybox_engine, needs_namespaces: None):
     engine = busybox_engine
     config, _ = engine.containers.run("busybox", RunOptions(
         command=["sh", "-c", "echo started >> /log.txt; cat /log.txt; exec sleep 1000"], name="web"),
@@ -99,7 +99,7 @@ def test_detached_lifecycle_keeps_the_writable_layer(busybox_engine):
         engine.containers.get("web")
 
 
-def test_exec_joins_the_running_container(busybox_engine):
+def test_exec_joins_the_running_container(busybox_engine, needs_namespaces: None):
     engine = busybox_engine
     config, _ = engine.containers.run("busybox", RunOptions(command=["sleep", "1000"]), detach=True)
     try:
@@ -166,6 +166,9 @@ def test_an_image_in_use_cannot_be_removed(busybox_engine):
 @pytest.mark.parametrize("isolation", ["rootless", "proot"])
 def test_other_isolation_backends_run_containers(tmp_path, monkeypatch, isolation):
     from minidock_magic.facade import Minidock
+    from minidock_magic.runtime import probe_host
+    if isolation == "rootless" and not probe_host().user_namespaces:
+        pytest.skip("this host refuses user namespaces, so rootless containers cannot run")
     monkeypatch.setenv("MINIDOCK_SNAPSHOTTER", "copy")  # proot cannot mount overlays
     engine = Minidock(tmp_path / "home")
     config, code, out, err = run(engine, "sh", "-c", "echo hi > /x; cat /x; id -u", isolation=isolation)

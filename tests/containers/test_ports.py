@@ -9,7 +9,7 @@ import pytest
 
 from tests.containers import ports_scenarios as scenarios
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("needs_namespaces")]
 
 AS_ANY_USER = [name for name in scenarios.SCENARIOS if name != "scenario_privileged_port"]
 

@@ -124,7 +124,7 @@ def test_container_view_of_a_removed_container_is_a_red_line(containers):
 
 
 @pytest.mark.integration
-def test_lifecycle_panel_drives_a_real_container(containers):
+def test_lifecycle_panel_drives_a_real_container(containers, needs_namespaces: None):
     containers.containers.run("busybox", RunOptions(
         command=["sh", "-c", "echo hello from $(hostname); exec sleep 1000"], name="sleeper"),
         detach=True)

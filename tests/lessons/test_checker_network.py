@@ -10,7 +10,7 @@ from minidock_magic.containers.options import RunOptions
 from minidock_magic.lessons import DONE, HINT, TODO, check, free_port, use_language
 from tests.containers.ports_scenarios import wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("needs_namespaces")]
 
 SITE = ["sh", "-c", ("mkdir -p /www && echo '<p>my page</p>' > /www/index.html && "
                      "exec httpd -f -p 80 -h /www")]

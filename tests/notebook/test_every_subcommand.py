@@ -30,7 +30,7 @@ def subcommands() -> set[str]:
     return found
 
 
-def test_every_subcommand_through_the_magic(ip, busybox_engine, tmp_path, capsys):
+def test_every_subcommand_through_the_magic(ip, busybox_engine, tmp_path, capsys, needs_namespaces: None):
     dock = lambda line, cell=None: ip.run_cell_magic("dock", line, cell) if cell is not None \
         else ip.run_line_magic("dock", line)
     exercised: set[str] = set()

@@ -7,7 +7,7 @@ import pytest
 
 from tests.security.conftest import BoxFactory, probe_results, report
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("needs_namespaces")]
 
 def _run(make_box: BoxFactory, script: str) -> tuple[int, str]:
     return make_box("sh", "-c", script, start=False).run_attached()

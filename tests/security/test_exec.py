@@ -11,7 +11,7 @@ import pytest
 from tests.security.conftest import BoxFactory, cli, probe_results, report, status_fields
 from tests.runtime.test_limits import delegated  # noqa: F401  (the fixture: limits need delegated cgroups)
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("needs_namespaces")]
 
 CAP_SETS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
 

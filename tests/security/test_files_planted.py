@@ -18,7 +18,7 @@ from minidock_magic.errors import InvalidArgument, NotFound
 from minidock_magic.facade import Minidock
 from tests.security.files_helpers import TALLY, HostSecret, make_secret
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("needs_namespaces")]
 
 
 @pytest.fixture(scope="module")

@@ -33,7 +33,7 @@ from tests.security.files_helpers import (
     swapping_container,
 )
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("needs_namespaces")]
 
 
 @pytest.fixture(scope="module", params=["overlay", "copy"])

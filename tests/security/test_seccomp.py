@@ -11,7 +11,7 @@ import pytest
 from minidock_magic.errors import InvalidArgument
 from tests.security.conftest import BoxFactory, cli, probe_results, report, status_fields
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures("needs_namespaces")]
 
 KEYRINGS = ["keyctl", "add_key", "request_key"]
 NAMESPACES = ["unshare_user_mnt_cgroup", "unshare_user", "unshare_mnt", "clone_newuser", "setns"]

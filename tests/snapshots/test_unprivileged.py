@@ -66,7 +66,7 @@ def shared_tmp() -> Iterator[Path]:
         remove_tree(top)
 
 
-def test_snapshots_as_nobody(shared_tmp: Path) -> None:
+def test_snapshots_as_nobody(shared_tmp: Path, needs_namespaces: None) -> None:
     if shutil.which("unshare") is None:
         pytest.fail("util-linux unshare is needed: apt-get install util-linux")
     root = shared_tmp / "work"
