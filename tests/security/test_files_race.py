@@ -23,6 +23,7 @@ from minidock_magic.diff import safepath
 from minidock_magic.facade import Minidock
 from minidock_magic.images.image import Image
 from minidock_magic.lessons.exercises import _writable_file
+from tests.conftest import container_namespaces_or_skip
 from tests.security.files_helpers import (
     ATTEMPTS,
     TALLY,
@@ -39,6 +40,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.usefixtures
 @pytest.fixture(scope="module", params=["overlay", "copy"])
 def race_engine(request: pytest.FixtureRequest, busybox_home: Path,
                 tmp_path_factory: pytest.TempPathFactory) -> Minidock:
+    container_namespaces_or_skip("racing a running container")  # module-scoped: before the mark's fixture
     home = tmp_path_factory.mktemp(f"files-race-{request.param}") / "home"
     shutil.copytree(busybox_home, home, symlinks=True)
     engine = Minidock(home)
