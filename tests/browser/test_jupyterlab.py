@@ -143,7 +143,9 @@ def test_a_lesson_runs_and_its_widgets_respond_in_jupyterlab(jupyterlab, tmp_pat
         stop = panel.get_by_role("button", name="stop", exact=True)
         expect(start).to_be_disabled()
         stop.click()
-        expect(panel).to_contain_text("stopping…", timeout=15_000)  # a busy kernel answers late
+        # "stopping…" lasts as long as the stop does: under proot (no PID 1 that ignores SIGTERM)
+        # it can be gone before the page is looked at; tests/display checks it without a browser.
+        expect(panel).to_contain_text(re.compile("stopping…|Exited"), timeout=15_000)
         page.screenshot(path=str(tmp_path / "lesson-panel-stopping.png"))
         expect(panel).to_contain_text("Exited", timeout=30_000)
         expect(start).to_be_enabled()
