@@ -12,6 +12,10 @@ REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
 SANITIZE = NOTEBOOKS / "sanitize.cfg"
 CELL_TIMEOUT = "120"
+# The longest line a lesson's code cell may have: what JupyterLab shows without scrolling
+# sideways at 1280 px wide is 107 columns (Notebook 7: 140; tests/browser checks), and 79 still
+# fits a window about 1070 px wide (a 1280 px screen zoomed to 120 %, a projector).
+CODE_LINE_LIMIT = 79
 
 
 def lesson_notebooks() -> list[Path]:
