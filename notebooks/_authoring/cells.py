@@ -74,8 +74,10 @@ def setup(lesson: str) -> Cell:
     """The first code cell of every lesson: reproducible digests, a fresh store, the magic."""
     body = """
         import os
-        os.environ["SOURCE_DATE_EPOCH"] = "0"  # {epoch}
-        from minidock_magic.lessons import check, digests, fresh_home, isolation, use_language
+        # {epoch}
+        os.environ["SOURCE_DATE_EPOCH"] = "0"
+        from minidock_magic.lessons import check, digests, fresh_home
+        from minidock_magic.lessons import isolation, use_language
         use_language("{lang}")
         HOME = fresh_home("{lesson}")  # {home}
         %load_ext minidock_magic

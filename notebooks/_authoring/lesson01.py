@@ -104,15 +104,20 @@ CELLS = [
         print(len(members), "entries in busybox's only layer")
         for m in members[:8]:
             kind = "dir " if m.isdir() else "link" if m.issym() else "file"
-            print(kind, f"{m.size:>8}", m.name, f"-> {m.linkname}" if m.issym() else "")
+            target = f"-> {m.linkname}" if m.issym() else ""
+            print(kind, f"{m.size:>8}", m.name, target)
     """),
     code("""
         from collections import Counter
-        print(Counter("directory" if m.isdir() else "symlink" if m.issym() else "file" for m in members))
+        def kind_of(m):
+            return "directory" if m.isdir() else "symlink" if m.issym() else "file"
+        print(Counter(kind_of(m) for m in members))
         print([m.name for m in members if m.isfile()])
     """, """
         from collections import Counter
-        print(Counter("目录" if m.isdir() else "符号链接" if m.issym() else "文件" for m in members))
+        def kind_of(m):
+            return "目录" if m.isdir() else "符号链接" if m.issym() else "文件"
+        print(Counter(kind_of(m) for m in members))
         print([m.name for m in members if m.isfile()])
     """),
     md("""
@@ -251,7 +256,8 @@ CELLS = [
     """, """
         rootfs2 = Path(HOME) / "rootfs2"
         %dock unpack busybox {rootfs2}
-        (rootfs2 / "hello.txt").write_text("hello from an image that can run programs\\n")
+        hello = "hello from an image that can run programs\\n"
+        (rootfs2 / "hello.txt").write_text(hello)
         %dock import {rootfs2} my-rootfs:2
         %dock run --rm my-rootfs:2 cat /hello.txt
     """),

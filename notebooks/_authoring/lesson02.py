@@ -32,7 +32,8 @@ CELLS = [
         on top of busybox's layer. Containers get their own lessons later — you will see how they
         work in lesson 4 and all the ways of making images in lesson 6. Here they are only a tool:
         `%dock run` starts one from an image and runs a command in it, `%dock commit` saves what
-        that command changed as a new image, `%dock rm` throws the container away.
+        that command changed as a new image, `%dock rm` throws the container away. A `%dock` line
+        that ends in `\\` goes on in the next line, as in a shell.
     """, """
         ## 一个基础，两个新镜像
 
@@ -40,14 +41,17 @@ CELLS = [
         这些改动：容器的改动变成新的一层，叠在 busybox 那一层之上。容器后面有专门的课程——第 4 课讲容器如何工作，
         第 6 课讲制作镜像的各种方法。这里只把它们当作工具：`%dock run` 从镜像启动一个容器并在其中运行命令，
         `%dock commit` 把这个命令改动的内容保存为新镜像，`%dock rm` 把容器丢掉。
+        以 `\\` 结尾的 `%dock` 行在下一行继续，和 shell 里一样。
     """),
     code("""
         %dock bootstrap
-        %dock run --name make-web busybox sh -c 'mkdir /www && echo "<h1>hello</h1>" > /www/index.html'
+        %dock run --name make-web busybox \\
+          sh -c 'mkdir /www && echo "<h1>hello</h1>" > /www/index.html'
         %dock commit -m "add a web page" make-web web:1
     """),
     code("""
-        %dock run --name make-tools busybox sh -c 'printf "#!/bin/sh\\necho I am a tool\\n" > /bin/tool && chmod +x /bin/tool'
+        %dock run --name make-tools busybox sh -c \\
+          'printf "#!/bin/sh\\necho I am a tool\\n" > /bin/tool && chmod +x /bin/tool'
         %dock commit -m "add a tool" make-tools tools:1
         %dock rm make-web make-tools
     """),
@@ -90,9 +94,12 @@ CELLS = [
         users = {}
         for image in engine.list_images():
             for layer in image.layers:
-                users.setdefault(layer.digest.encoded, []).append(image.names[0].familiar)
-        for blob in sorted(Path(HOME, "oci", "blobs", "sha256").iterdir(), key=lambda p: -p.stat().st_size):
-            print(f"{blob.stat().st_size:>8}  {blob.name[:12]}  {', '.join(users.get(blob.name, ['(manifest or config)']))}")
+                name = image.names[0].familiar
+                users.setdefault(layer.digest.encoded, []).append(name)
+        blobs = Path(HOME, "oci", "blobs", "sha256")
+        for blob in sorted(blobs.iterdir(), key=lambda p: -p.stat().st_size):
+            used_by = ", ".join(users.get(blob.name, ["(manifest or config)"]))
+            print(f"{blob.stat().st_size:>8}  {blob.name[:12]}  {used_by}")
     """, """
         from pathlib import Path
         from minidock_magic.facade import Minidock
@@ -100,9 +107,12 @@ CELLS = [
         users = {}
         for image in engine.list_images():
             for layer in image.layers:
-                users.setdefault(layer.digest.encoded, []).append(image.names[0].familiar)
-        for blob in sorted(Path(HOME, "oci", "blobs", "sha256").iterdir(), key=lambda p: -p.stat().st_size):
-            print(f"{blob.stat().st_size:>8}  {blob.name[:12]}  {', '.join(users.get(blob.name, ['(manifest or config)']))}")
+                name = image.names[0].familiar
+                users.setdefault(layer.digest.encoded, []).append(name)
+        blobs = Path(HOME, "oci", "blobs", "sha256")
+        for blob in sorted(blobs.iterdir(), key=lambda p: -p.stat().st_size):
+            used_by = ", ".join(users.get(blob.name, ["(manifest or config)"]))
+            print(f"{blob.stat().st_size:>8}  {blob.name[:12]}  {used_by}")
     """),
     md("""
         Three images, but busybox's 1 MB layer is on disk exactly once. Four images would cost
@@ -151,13 +161,16 @@ CELLS = [
         def chain_ids(diff_ids):
             chain = [diff_ids[0]]
             for diff_id in diff_ids[1:]:
-                chain.append("sha256:" + hashlib.sha256(f"{chain[-1]} {diff_id}".encode()).hexdigest())
+                text = f"{chain[-1]} {diff_id}"
+                chain.append("sha256:" + hashlib.sha256(text.encode()).hexdigest())
             return chain
 
         details = engine.image_inspect("web:1")
-        ours = chain_ids(details["RootFS"]["Layers"])
-        for diff_id, mine, engines in zip(details["RootFS"]["Layers"], ours, details["ChainIDs"]):
-            print("diff_id", diff_id[:19], " ChainID", mine[:19], " same as the engine's:", mine == engines)
+        layers = details["RootFS"]["Layers"]
+        ours = chain_ids(layers)
+        for diff_id, mine, engines in zip(layers, ours, details["ChainIDs"]):
+            print("diff_id", diff_id[:19], " ChainID", mine[:19],
+                  " same as the engine's:", mine == engines)
     """),
     md("""
         Now the interesting case: lay **the very same change** ("add the web page") on `tools:1`
@@ -166,12 +179,15 @@ CELLS = [
         现在看一个有意思的情况：把**完全相同的改动**（“添加网页”）叠在 `tools:1` 上，而不是 busybox 上：
     """),
     code("""
-        %dock run --name make-web2 tools:1 sh -c 'mkdir /www && echo "<h1>hello</h1>" > /www/index.html'
+        %dock run --name make-web2 tools:1 \\
+          sh -c 'mkdir /www && echo "<h1>hello</h1>" > /www/index.html'
         %dock commit -m "add a web page" make-web2 web:on-tools
         %dock rm make-web2
         for name in ["web:1", "web:on-tools"]:
             details = engine.image_inspect(name)
-            print(f"{name:13} top diff_id {details['RootFS']['Layers'][-1][7:19]}   top ChainID {details['ChainIDs'][-1][7:19]}")
+            top_diff_id = details["RootFS"]["Layers"][-1][7:19]
+            top_chain_id = details["ChainIDs"][-1][7:19]
+            print(f"{name:13} top diff_id {top_diff_id}   top ChainID {top_chain_id}")
     """),
     md("""
         Same diff_id (the same tar, stored once as a blob), different ChainIDs (it sits on different

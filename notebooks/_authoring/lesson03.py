@@ -44,7 +44,8 @@ CELLS = [
         busybox = engine.bootstrap()
         blob = Path(HOME, "oci", "blobs", "sha256", busybox.digest.encoded)
         print("the engine says:  ", busybox.digest)
-        print("we compute:       ", "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest())
+        ours = hashlib.sha256(blob.read_bytes()).hexdigest()
+        print("we compute:       ", "sha256:" + ours)
     """, """
         import hashlib
         from pathlib import Path
@@ -53,7 +54,8 @@ CELLS = [
         busybox = engine.bootstrap()
         blob = Path(HOME, "oci", "blobs", "sha256", busybox.digest.encoded)
         print("引擎给出的摘要：", busybox.digest)
-        print("我们算出的摘要：", "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest())
+        ours = hashlib.sha256(blob.read_bytes()).hexdigest()
+        print("我们算出的摘要：", "sha256:" + ours)
     """),
     md("""
         The manifest itself names the config (its digest is the IMAGE ID) and the layers (by their
@@ -107,7 +109,8 @@ CELLS = [
     """),
     code("""
         %dock run --rm mybox:v1 cat /VERSION
-        %dock run --rm busybox@{busybox.digest} sh -c 'cat /VERSION || echo "no /VERSION: this is the original"'
+        %dock run --rm busybox@{busybox.digest} \\
+          sh -c 'cat /VERSION || echo "no /VERSION: this is the original"'
     """),
     md("""
         A name with `@` and a manifest digest is **pinned**: whatever happens to tags, it always means exactly
@@ -172,7 +175,8 @@ CELLS = [
         %dock save -o {HOME}/note.tar note:1
 
         note = engine.image("note:1")
-        layer_file = Path(HOME, "oci", "blobs", "sha256", note.layers[-1].digest.encoded)
+        top_layer = note.layers[-1].digest.encoded
+        layer_file = Path(HOME, "oci", "blobs", "sha256", top_layer)
         layer_file.chmod(0o644)
         data = bytearray(layer_file.read_bytes())
         data[len(data) // 2] ^= 0x01
@@ -185,7 +189,8 @@ CELLS = [
         %dock save -o {HOME}/note.tar note:1
 
         note = engine.image("note:1")
-        layer_file = Path(HOME, "oci", "blobs", "sha256", note.layers[-1].digest.encoded)
+        top_layer = note.layers[-1].digest.encoded
+        layer_file = Path(HOME, "oci", "blobs", "sha256", top_layer)
         layer_file.chmod(0o644)
         data = bytearray(layer_file.read_bytes())
         data[len(data) // 2] ^= 0x01

@@ -41,7 +41,8 @@ CELLS = [
     code("""
         %dock bootstrap
         image_before = %dock image inspect busybox
-        %dock run --name c1 busybox sh -c 'echo "dear diary" > /diary.txt; echo "guest:x:1000:1000::/home:/bin/sh" >> /etc/passwd; rm /etc/group'
+        %dock run --name c1 busybox sh -c 'echo "dear diary" > /diary.txt; \\
+          echo "guest:x:1000:1000::/home:/bin/sh" >> /etc/passwd; rm /etc/group'
     """),
     md("""
         `%dock diff` lists what is in the container's writable layer, compared with the image:
@@ -72,7 +73,8 @@ CELLS = [
         同一个镜像创建的第二个容器，会得到**属于它自己的**空可写层。它看到的 busybox 和构建时一模一样：
     """),
     code("""
-        %dock run --name c2 busybox sh -c 'cat /diary.txt; tail -n 1 /etc/passwd; head -n 1 /etc/group'
+        %dock run --name c2 busybox \\
+          sh -c 'cat /diary.txt; tail -n 1 /etc/passwd; head -n 1 /etc/group'
         %dock diff c2
     """),
     md("""
@@ -130,7 +132,7 @@ CELLS = [
         c1, c2 = Busybox(), Busybox()      # two containers
         c1.motd = "c1 was here"            # a write lands in c1's own layer
         print(c1.motd, "|", c2.motd, "|", Busybox.motd)
-        del c1.motd                        # c1's own copy is gone: the image's shows through again
+        del c1.motd                        # c1's copy gone: the image's shows through
         print(c1.motd)
     """, """
         class Busybox:                      # 镜像：只读、共享

@@ -50,14 +50,16 @@ CELLS = [
         for line in inside.stdout.splitlines():
             ns, theirs = line.split()
             ours = os.readlink(f"/proc/self/ns/{ns}")
-            print(f"{ns:4} notebook {ours}  container {theirs}  ->", "shared" if ours == theirs else "separate")
+            verdict = "shared" if ours == theirs else "separate"
+            print(f"{ns:4} notebook {ours}  container {theirs}  ->", verdict)
     """, """
         %%namespaced ns-compare
         import os
         for line in inside.stdout.splitlines():
             ns, theirs = line.split()
             ours = os.readlink(f"/proc/self/ns/{ns}")
-            print(f"{ns:4} notebook {ours}  container {theirs}  ->", "共享" if ours == theirs else "独立")
+            verdict = "共享" if ours == theirs else "独立"
+            print(f"{ns:4} notebook {ours}  container {theirs}  ->", verdict)
     """),
     md("""
         Where containers run under `proot` (a host without user namespaces, such as Binder) there
@@ -109,7 +111,8 @@ CELLS = [
     """),
     code("""
         %%namespaced mnt
-        %dock run --rm busybox sh -c 'cut -d" " -f2,3 /proc/mounts | head -n 4; ls /root /home'
+        %dock run --rm busybox \\
+          sh -c 'cut -d" " -f2,3 /proc/mounts | head -n 4; ls /root /home'
     """),
     md("""
         ## The life of a container
@@ -124,14 +127,16 @@ CELLS = [
         往 `/starts.log` 添一行，报告这是第几次启动，然后休眠：
     """),
     code("""
-        %dock create --name web busybox sh -c 'echo started >> /starts.log; echo "start number $(wc -l < /starts.log)"; exec sleep 600'
+        %dock create --name web busybox sh -c 'echo started >> /starts.log; \\
+          echo "start number $(wc -l < /starts.log)"; exec sleep 600'
 
         from minidock_magic.facade import Minidock
         engine = Minidock(HOME)
 
         def status(name):
             state = engine.containers.inspect(name)["State"]
-            extra = f", exit code {state['ExitCode']}" if state["Status"] == "exited" else ""
+            exited = state["Status"] == "exited"
+            extra = f", exit code {state['ExitCode']}" if exited else ""
             print(f"{name}: {state['Status']}{extra}")
 
         status("web")
@@ -261,7 +266,8 @@ CELLS = [
     """, """
         # 在这里写你的代码
     """, """
-        %dock run --name counter busybox sh -c 'echo "one more run" >> /count.log; wc -l < /count.log'
+        %dock run --name counter busybox \\
+          sh -c 'echo "one more run" >> /count.log; wc -l < /count.log'
         %dock start -a counter
         %dock start -a counter
         %dock diff counter

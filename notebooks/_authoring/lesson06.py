@@ -38,11 +38,13 @@ CELLS = [
     """),
     code("""
         %dock bootstrap
-        %dock run --name workbench busybox sh -c 'mkdir /app && echo "echo Hello from my image" > /app/greet.sh'
+        %dock run --name workbench busybox \\
+          sh -c 'mkdir /app && echo "echo Hello from my image" > /app/greet.sh'
         %dock diff workbench
     """),
     code("""
-        %dock commit -m "add greet.sh" -c 'CMD ["sh", "/app/greet.sh"]' workbench hello:1
+        %dock commit -m "add greet.sh" -c 'CMD ["sh", "/app/greet.sh"]' \\
+          workbench hello:1
         %dock rm workbench
         %dock run --rm hello:1
         %dock history hello:1
@@ -90,7 +92,8 @@ CELLS = [
         engine = Minidock(HOME)
         for name in ["hello:1", "hello:2"]:
             layers = engine.image(name).layers
-            print(f"{name:8}", "  ".join(layer.digest.encoded[:12] for layer in layers))
+            ids = "  ".join(layer.digest.encoded[:12] for layer in layers)
+            print(f"{name:8}", ids)
     """),
     md("""
         ### How a deletion travels
@@ -168,7 +171,8 @@ CELLS = [
     """, """
         # 在这里写你的代码
     """, """
-        %dock run --name greeter-bench busybox sh -c 'echo "echo Hello, class" > /greet.sh'
+        %dock run --name greeter-bench busybox \\
+          sh -c 'echo "echo Hello, class" > /greet.sh'
         %dock commit -c 'CMD ["sh", "/greet.sh"]' greeter-bench greeter:1
         %dock rm greeter-bench
         %dock run --rm greeter:1

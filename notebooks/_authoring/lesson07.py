@@ -42,7 +42,8 @@ CELLS = [
         from minidock_magic.oci.reference import Reference
         for name in ["busybox", "alice/hello:1", "127.0.0.1:5000/alice/hello:1"]:
             r = Reference.parse(name)
-            print(f"{name:30} registry={r.domain:16} repository={r.path:15} tag={r.tag}")
+            print(f"{name:30} registry={r.domain:16}",
+                  f"repository={r.path:15} tag={r.tag}")
     """),
     md("""
         So `alice/hello` is a **repository**: all versions (tags) of Alice's hello image. Docker Hub
@@ -85,7 +86,8 @@ CELLS = [
         accounts = Path(HOME) / "accounts.htpasswd"
         add_user(accounts, "alice", ALICE_PASSWORD)
         add_user(accounts, "bob", BOB_PASSWORD)
-        hub = RegistryServer(Path(HOME) / "hub-data", auth_mode="public", htpasswd=accounts).start()
+        hub = RegistryServer(Path(HOME) / "hub-data", auth_mode="public",
+                             htpasswd=accounts).start()
         HUB = hub.address
         print("public registry listening on", HUB)
     """, """
@@ -96,7 +98,8 @@ CELLS = [
         accounts = Path(HOME) / "accounts.htpasswd"
         add_user(accounts, "alice", ALICE_PASSWORD)
         add_user(accounts, "bob", BOB_PASSWORD)
-        hub = RegistryServer(Path(HOME) / "hub-data", auth_mode="public", htpasswd=accounts).start()
+        hub = RegistryServer(Path(HOME) / "hub-data", auth_mode="public",
+                             htpasswd=accounts).start()
         HUB = hub.address
         print("公共仓库服务器正在监听", HUB)
     """),
@@ -114,7 +117,8 @@ CELLS = [
     code("""
         ALICE = HOME
         %dock bootstrap
-        %dock run --name make-hello busybox sh -c 'echo "echo Hello from Alice" > /hello.sh'
+        %dock run --name make-hello busybox \\
+          sh -c 'echo "echo Hello from Alice" > /hello.sh'
         %dock commit -c 'CMD ["sh", "/hello.sh"]' make-hello hello:1
         %dock rm make-hello
         %dock tag hello:1 {HUB}/alice/hello:1
@@ -180,7 +184,8 @@ CELLS = [
         %dock search --registry {HUB} hello
         from minidock_magic.remotes import list_tags
         from minidock_magic.lessons import current_engine
-        print("tags of alice/hello:", list_tags(current_engine(), f"{HUB}/alice/hello"))
+        tags = list_tags(current_engine(), f"{HUB}/alice/hello")
+        print("tags of alice/hello:", tags)
     """),
     md("""
         ## Bob pulls it — on another machine
@@ -250,7 +255,8 @@ CELLS = [
         包括拉取。Alice 把一个团队工具推送上去：
     """),
     code("""
-        company = RegistryServer(Path(HOME) / "company-data", auth_mode="private", htpasswd=accounts).start()
+        company = RegistryServer(Path(HOME) / "company-data", auth_mode="private",
+                                 htpasswd=accounts).start()
         COMPANY = company.address
         %config DockMagics.home = ALICE
         %dock login -u alice --password-from ALICE_PASSWORD {COMPANY}
@@ -314,7 +320,8 @@ CELLS = [
         print(len(hub.request_log), "requests; the first five:")
         for request in hub.request_log[:5]:
             print(f"  {request.method:5} {request.status}  {request.target[:60]}")
-        counts = Counter((request.method, request.status) for request in hub.request_log)
+        counts = Counter((request.method, request.status)
+                         for request in hub.request_log)
         for (method, status), count in sorted(counts.items()):
             print(f"{count:3} x {method:5} answered {status}")
     """),

@@ -35,7 +35,8 @@ CELLS = [
     """),
     code("""
         %dock bootstrap
-        %dock run --name make-hello busybox sh -c 'echo "echo Hello from a file" > /hello.sh'
+        %dock run --name make-hello busybox \\
+          sh -c 'echo "echo Hello from a file" > /hello.sh'
         %dock commit -c 'CMD ["sh", "/hello.sh"]' make-hello hello:1
         %dock rm make-hello
         %dock save -o {HOME}/hello.tar hello:1
@@ -70,9 +71,11 @@ CELLS = [
 
         docker_entry = read("manifest.json")[0]
         oci_entry = read("index.json")["manifests"][0]
-        print("docker's manifest.json:  ", docker_entry["RepoTags"], "->", docker_entry["Config"][:25] + "…",
+        print("docker's manifest.json:  ", docker_entry["RepoTags"], "->",
+              docker_entry["Config"][:25] + "…",
               f"+ {len(docker_entry['Layers'])} layer files")
-        print("OCI's index.json:        ", oci_entry["annotations"]["io.containerd.image.name"], "->",
+        image_name = oci_entry["annotations"]["io.containerd.image.name"]
+        print("OCI's index.json:        ", image_name, "->",
               oci_entry["digest"][:19] + "…", "(the manifest digest)")
     """, """
         import json
@@ -81,9 +84,11 @@ CELLS = [
 
         docker_entry = read("manifest.json")[0]
         oci_entry = read("index.json")["manifests"][0]
-        print("docker 的 manifest.json：", docker_entry["RepoTags"], "->", docker_entry["Config"][:25] + "…",
+        print("docker 的 manifest.json：", docker_entry["RepoTags"], "->",
+              docker_entry["Config"][:25] + "…",
               f"+ {len(docker_entry['Layers'])} 个层文件")
-        print("OCI 的 index.json：      ", oci_entry["annotations"]["io.containerd.image.name"], "->",
+        image_name = oci_entry["annotations"]["io.containerd.image.name"]
+        print("OCI 的 index.json：      ", image_name, "->",
               oci_entry["digest"][:19] + "…", "（manifest 摘要）")
     """),
     md("""
@@ -133,16 +138,20 @@ CELLS = [
         from minidock_magic.facade import Minidock
         hello = Minidock(FRIEND).image("hello:1")
         own_layer = hello.layers[-1].size
-        print(f"the archive:                {Path(HOME, 'hello.tar').stat().st_size:>9} bytes")
-        print(f"what a registry would send: {own_layer + hello.manifest.config.size + hello.target.size:>9} bytes"
+        archive_size = Path(HOME, "hello.tar").stat().st_size
+        sent = own_layer + hello.manifest.config.size + hello.target.size
+        print(f"the archive:                {archive_size:>9} bytes")
+        print(f"what a registry would send: {sent:>9} bytes"
               " (manifest + config + the one new layer)")
     """, """
         from pathlib import Path
         from minidock_magic.facade import Minidock
         hello = Minidock(FRIEND).image("hello:1")
         own_layer = hello.layers[-1].size
-        print(f"归档文件：          {Path(HOME, 'hello.tar').stat().st_size:>9} 字节")
-        print(f"仓库服务器需要发送：{own_layer + hello.manifest.config.size + hello.target.size:>9} 字节"
+        archive_size = Path(HOME, "hello.tar").stat().st_size
+        sent = own_layer + hello.manifest.config.size + hello.target.size
+        print(f"归档文件：          {archive_size:>9} 字节")
+        print(f"仓库服务器需要发送：{sent:>9} 字节"
               "（manifest + config + 唯一的新层）")
     """),
     md("""
