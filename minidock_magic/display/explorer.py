@@ -248,7 +248,9 @@ class ImageExplorer(StaticFallback, widgets.VBox):
                 if len(self.rows) > MAX_LISTED else "")
         self.summary.value = escape(self.summary_text) + more
         body = (f"<span style='{ERROR_STYLE}'>{escape(self.error)}</span>" if self.error else
-                f"<pre style='margin:0;max-height:28em;overflow:auto'>{escape(self.file_preview)}</pre>"
+                # white-space: a row of the hex dump stays one row (the frontends' CSS wraps <pre>)
+                f"<pre style='margin:0;max-height:28em;overflow:auto;white-space:pre'>"
+                f"{escape(self.file_preview)}</pre>"
                 if self.file_preview else "<i>select a file to see its first 4 KiB</i>")
         self.viewer.value = body
 

@@ -67,8 +67,9 @@ class Served:
 @contextmanager
 def jupyter_server(frontend: Frontend, tmp_path: Path, lessons: list[str]) -> Iterator[Served]:
     """``frontend``'s server on 127.0.0.1 serving copies of ``lessons``; its containers are
-    removed afterwards. Its settings are the defaults but one: every cell is kept in the page
-    (``windowingMode: none``), so a locator finds a cell that is scrolled out of view."""
+    removed afterwards. Its settings are the defaults but two: every cell is kept in the page
+    (``windowingMode: none``), so a locator finds a cell that is scrolled out of view, and no
+    "get notified about Jupyter news?" toast lies over the cells (``fetchNews``; no request out)."""
     root = tmp_path / "notebooks"
     root.mkdir()
     for lesson in lessons:
@@ -77,6 +78,9 @@ def jupyter_server(frontend: Frontend, tmp_path: Path, lessons: list[str]) -> It
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
     tracker.parent.mkdir(parents=True)
     tracker.write_text('{"windowingMode": "none"}')
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false"}')
     env = {**checkout_environment(), "MINIDOCK_LESSONS_DIR": str(tmp_path / "lessons"),
            "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
            "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}

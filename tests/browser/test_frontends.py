@@ -18,6 +18,16 @@ from tests.lessons.helpers import CODE_LINE_LIMIT
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 LESSON = "01-what-is-an-image.ipynb"
+# how many lines the hex dump's first row (offset 00000000) is drawn on
+ROW_LINES_JS = """
+pre => {
+    const range = document.createRange();
+    const text = pre.firstChild, start = text.textContent.indexOf('00000000');
+    range.setStart(text, start);
+    range.setEnd(text, text.textContent.indexOf('\\n', start));
+    return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size;
+}
+"""
 # a container that ignores SIGTERM: its stop takes the panel's whole timeout (10 s, then SIGKILL),
 # so "stopping…" is on the page long enough to be seen, whatever the isolation
 STUBBORN = "%dock run -d --name browser-demo busybox sh -c 'trap \"\" TERM; sleep 600'"
@@ -54,6 +64,9 @@ def test_a_lesson_runs_and_its_widgets_respond(frontend, tmp_path):
         program = files.locator("option", has_text=re.compile(r"/bin/busybox$")).first.inner_text()
         files.select_option(label=program)
         expect(explorer).to_contain_text("ELF", timeout=15_000)
+        # each row of the hex dump is one line on the page (not wrapped in two)
+        first_row = explorer.locator("pre").first.evaluate(ROW_LINES_JS)
+        assert first_row == 1, f"the hex dump's first row takes {first_row} lines"
         explorer.screenshot(path=f"{shots}-explorer.png")
 
         # the panel of a running container: stop ("stopping…", every button off), then start again
