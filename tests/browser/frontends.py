@@ -82,12 +82,14 @@ def jupyter_server(frontend: Frontend, tmp_path: Path, lessons: list[str]) -> It
     news.parent.mkdir(parents=True)
     news.write_text('{"fetchNews": "false"}')
     env = {**checkout_environment(), "MINIDOCK_LESSONS_DIR": str(tmp_path / "lessons"),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"),
-           "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "jupyter-config"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt"), "JUPYTERLAB_SETTINGS_DIR": str(settings),
+           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws")}
     log_path = tmp_path / f"{frontend.name}.log"
     port = free_port()
     with open(log_path, "wb") as log:
-        server = subprocess.Popen(frontend.command(root, port), env=env, stdout=log, stderr=subprocess.STDOUT)
+        server = subprocess.Popen(frontend.command(root, port), env=env, stdout=log,
+                                  stderr=subprocess.STDOUT)
         try:
             served = Served(frontend, f"http://127.0.0.1:{port}")
             wait_until_serving(served, server, log_path)

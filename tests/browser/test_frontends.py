@@ -11,8 +11,16 @@ import re
 
 import pytest
 
-from tests.browser.frontends import (FRONTENDS, VIEWPORT, add_cell_and_run, chromium_page, jupyter_server,
-                                     open_notebook, run_all_and_wait, visible_code_columns)
+from tests.browser.frontends import (
+    FRONTENDS,
+    VIEWPORT,
+    add_cell_and_run,
+    chromium_page,
+    jupyter_server,
+    open_notebook,
+    run_all_and_wait,
+    visible_code_columns,
+)
 from tests.lessons.helpers import CODE_LINE_LIMIT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -74,7 +82,8 @@ def test_a_lesson_runs_and_its_widgets_respond(frontend, tmp_path):
         panel = page.locator(".widget-vbox", has_text="on image busybox").filter(has_text="restart").last
         panel.scroll_into_view_if_needed()
         expect(panel).to_contain_text("Up ")
-        actions = [panel.get_by_role("button", name=name, exact=True) for name in ("start", "stop", "restart", "rm")]
+        actions = [panel.get_by_role("button", name=name, exact=True)
+                   for name in ("start", "stop", "restart", "rm")]
         start, stop = actions[:2]
         expect(start).to_be_disabled()
         stop.click()
