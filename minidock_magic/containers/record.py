@@ -31,6 +31,8 @@ ID_GRAMMAR = re.compile(r"^[0-9a-f]{64}\Z")
 
 @dataclass(frozen=True)
 class ContainerConfig:
+    """What a container was created with (``config.json``, written once)."""
+
     id: str
     name: str
     image: str                     # what the user asked for, as shown by ps
@@ -61,6 +63,8 @@ class ContainerConfig:
 
 @dataclass(frozen=True)
 class ContainerState:
+    """Where a container is in its life (``state.json``)."""
+
     status: str = "created"        # created | running | exited
     pid: int = 0                   # host pid of the container's PID 1
     pid_start: int = 0             # its start time, so a reused pid is not mistaken for it

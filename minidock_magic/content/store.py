@@ -22,6 +22,8 @@ from .atomic import fsync_dir, private_dir
 
 @dataclass(frozen=True, slots=True)
 class BlobInfo:
+    """A stored blob's digest and size."""
+
     digest: Digest
     size: int
 

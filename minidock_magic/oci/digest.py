@@ -30,6 +30,8 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True, order=True)
 class Digest:
+    """A content address: ``algorithm:encoded``, ordered and hashable."""
+
     algorithm: str
     encoded: str
 

@@ -38,6 +38,8 @@ REQUIRED = frozenset({"mount", "pid", "uts", "ipc", "net"})
 
 @dataclass(frozen=True)
 class HostCapabilities:
+    """What isolation this host allows, as found by trying."""
+
     kernel: str = ""
     is_root: bool = False
     user_namespaces: bool = False
