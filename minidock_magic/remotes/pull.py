@@ -22,6 +22,7 @@ from ..oci.descriptor import Descriptor, Platform
 from ..oci.digest import Digest
 from ..oci.manifest import Index, Manifest, parse_any
 from ..oci.reference import Reference
+from ..units import human_size
 from .client import RegistryClient
 from .progress import Progress
 from .session import Engine, blob_sources, open_client, parse_platform
@@ -61,7 +62,6 @@ class PullReport:
 
     @property
     def line(self) -> str:
-        from ..results import human_size  # only for the summary: `pull -q` never shows it
         count = len(self.downloaded)
         text = f"Downloaded {count} layer{'' if count == 1 else 's'} ({human_size(self.downloaded_bytes)})"
         if self.present:

@@ -18,6 +18,7 @@ from ..oci.descriptor import Descriptor, Platform
 from ..oci.digest import Digest
 from ..oci.manifest import Index, parse_any
 from ..oci.reference import Reference
+from ..units import human_size
 from .client import RegistryClient
 from .progress import Progress
 from .records import BlobSources
@@ -72,7 +73,6 @@ class PushReport:
 
     @property
     def line(self) -> str:
-        from ..results import human_size  # only for the summary: `push -q` never shows it
         parts = [f"Pushed {_layers(len(self.sent))} ({human_size(self.sent_bytes)} sent)"]
         if self.mounted:
             where = "another repository" if len(self.mounted) == 1 else "other repositories"

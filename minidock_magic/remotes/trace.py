@@ -21,6 +21,8 @@ from typing import IO, Any, Union
 
 import httpx
 
+from ..units import human_size
+
 #: Where lines go: a callable taking one line, or a text stream (a notebook cell's stdout).
 Sink = Union[Callable[[str], None], IO[str]]  # noqa: UP007 (a runtime alias, not an annotation)
 _SECRET_PARAM = re.compile(r"sig|signature|token|password|passwd|secret|credential|key", re.I)
@@ -65,7 +67,6 @@ def show_url(url: httpx.URL, home: str | None) -> str:
 
 
 def describe_request(request: httpx.Request, home: str | None = None) -> str:
-    from ..results import human_size  # results' tables and HTML: only a traced request needs them
     parts = [">", request.method, show_url(request.url, home)]
     if request.method in ("PUT", "PATCH", "POST"):
         length = request.headers.get("content-length")
@@ -77,7 +78,6 @@ def describe_request(request: httpx.Request, home: str | None = None) -> str:
 
 
 def describe_response(response: httpx.Response, home: str | None = None) -> str:
-    from ..results import human_size
     headers = response.headers
     parts = ["<", str(response.status_code), response.reason_phrase]
     if "content-type" in headers and response.status_code < 300:
