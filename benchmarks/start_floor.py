@@ -1,15 +1,18 @@
 """Where a CLI container start goes: the measured floor of each part of ``minidock run --rm busybox true``.
 
-Each round runs, alternating, five processes and one in-process call, with the bytecode cache
-of the user rows (``context.use_bytecode_cache``):
+All of it as a user gets it: ``pip install`` leaves the package as a plain directory on
+``sys.path`` and a ``minidock`` console script (``tools.pip_like_install`` makes such a venv from
+this checkout; this environment's own editable install adds a finder that ``site`` imports at
+every start, measured apart as an extra row). Each round runs, alternating, six processes and
+one in-process call, with the bytecode cache of the user rows (``context.use_bytecode_cache``):
 
 1. ``python -S -c pass`` — the interpreter alone;
-2. ``python -c pass`` — plus ``site`` (this environment's ``.pth`` files: an editable install's
-   finder, coverage's and setuptools' hooks);
-3. ``python -c "import …"`` — plus importing exactly the modules a real ``run --rm`` imports, in
-   its order (taken from ``python -X importtime`` of one real run);
-4. ``minidock run --rm busybox true`` — the whole CLI;
-5. the container in this (warm) process, in parts: the runtime alone (supervisor, namespaces,
+2. ``python -c pass`` — plus ``site`` of that venv;
+3. ``python -c "import …"`` — plus importing exactly the modules a real ``run --rm`` imports
+   itself, in its order (taken from ``python -X importtime`` of one real run of the script);
+4. ``minidock run --rm busybox true`` — the whole CLI (pip's console script);
+5. ``python -c pass`` of this environment — its ``site`` with the editable finder (the extra row);
+6. the container in this (warm) process, in parts: the runtime alone (supervisor, namespaces,
    mounts, exec, exit status) and the bookkeeping around it (create, state records, remove).
 
 Each is timed by two clocks: wall time, and CPU time (user + system of the process and the
@@ -31,15 +34,15 @@ from minidock_magic.facade import Minidock
 from .container_start import RUN, _Parts
 from .context import Context, log
 from .harness import Measure, Row, alternate
-from .peers import client_env
-from .tools import BothClocks, minidock_argv, run_timed
+from .peers import PACKAGE_PARENT, client_env
+from .tools import BothClocks, pip_like_install, run_timed
 
 NAME = "start_floor"
 
 
 def imported_modules(argv: list[str], env: dict[str, str]) -> list[str]:
-    """The modules ``argv`` (a Python command) imports, outermost first, in import order."""
-    result = subprocess.run([sys.executable, "-X", "importtime", *argv], capture_output=True,
+    """The modules ``argv`` (a python and its arguments) imports itself, in import order."""
+    result = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], capture_output=True,
                             text=True, env=env, check=True)
     return parse_importtime(result.stderr)
 
@@ -68,21 +71,22 @@ def parse_importtime(text: str) -> list[str]:
 def run(ctx: Context) -> list[Row]:
     home = ctx.copy_busybox_home(ctx.workspace / "floor-cli-home")
     env = client_env(ctx.workspace)
-    cli = [*minidock_argv(), "--home", str(home), *RUN]
+    python, script = pip_like_install(ctx.dir("floor-pip-venv"), PACKAGE_PARENT)
+    cli = [str(script), "--home", str(home), *RUN]
     run_timed(*cli, env=env)  # unpacks busybox, so the import list is the warm path's
-    script = "import runpy, sys; sys.argv[0] = 'minidock'; runpy.run_module('minidock_magic.cli', run_name='__main__')"
-    modules = imported_modules(["-c", script, "--home", str(home), *RUN], env)
-    modules = [m for m in modules if m not in ("runpy", "minidock_magic.cli")] + ["minidock_magic.cli"]
+    modules = imported_modules([str(python), *cli], env)
     imports = "import " + ", ".join(modules)
     parts = _Parts(Minidock(ctx.copy_busybox_home(ctx.workspace / "floor-api-home")))
-    processes = [BothClocks(lambda: run_timed(sys.executable, "-S", "-c", "pass", env=env)),
-                 BothClocks(lambda: run_timed(sys.executable, "-c", "pass", env=env)),
-                 BothClocks(lambda: run_timed(sys.executable, "-c", imports, env=env)),
-                 BothClocks(lambda: run_timed(*cli, env=env))]
+    processes = [BothClocks(lambda: run_timed(python, "-S", "-c", "pass", env=env)),
+                 BothClocks(lambda: run_timed(python, "-c", "pass", env=env)),
+                 BothClocks(lambda: run_timed(python, "-c", imports, env=env)),
+                 BothClocks(lambda: run_timed(*cli, env=env)),
+                 BothClocks(lambda: run_timed(sys.executable, "-c", "pass", env=env))]
     measures: list[Measure] = [*processes, parts]
     log(f"start floor: {ctx.runs} rounds of [python -S, python, python + {len(modules)} imports, "
-        "minidock run, the container in parts in this process], wall and CPU time")
-    wall = alternate(measures, ctx.runs, log)[:4]
+        "minidock run (as pip installs it), python of this editable install, the container in "
+        "parts in this process], wall and CPU time")
+    wall = alternate(measures, ctx.runs, log)[:5]
     cpu = [p.cpu[1:] for p in processes]  # [0] is the warm-up round
     return (_rows("wall time", f"{len(modules)} top-level", wall, parts.samples)
             + _rows("CPU time", f"{len(modules)} top-level", cpu, parts.cpu))
@@ -91,13 +95,14 @@ def run(ctx: Context) -> list[Row]:
 def _rows(clock: str, imports: str, processes: list[list[float]],
           parts: dict[str, list[float]]) -> list[Row]:
     """The parts, each a difference of paired samples of one round: ``processes`` are the
-    samples of python -S, python, python + imports and the whole CLI; ``parts`` the warm
-    container's, whose first sample is the warm-up round."""
-    bare, site, imported, whole = processes
+    samples of python -S, python, python + imports and the whole CLI (as pip installs it), and
+    python of this environment (an editable install); ``parts`` the warm container's, whose
+    first sample is the warm-up round."""
+    bare, site, imported, whole, editable_site = processes
     runtime = parts["runtime"][1:]
     bookkeeping = [sum(parts[k][i + 1] for k in parts if k != "runtime") for i in range(len(runtime))]
     own = [w - i - r - b for w, i, r, b in zip(whole, imported, runtime, bookkeeping)]
-    label = "`minidock run --rm busybox true`"
+    label = "`minidock run --rm busybox true` (as pip installs it)"
 
     def row(part: str, how: str, samples: list[float]) -> Row:
         return Row(f"CLI start, floor of a part ({clock}): {part}", how, label, tuple(samples),
@@ -105,8 +110,12 @@ def _rows(clock: str, imports: str, processes: list[list[float]],
 
     return [
         row("the interpreter", "`python -S -c pass`", bare),
-        row("site (this environment's .pth files)", "`python -c pass` − `python -S -c pass`",
-            [s - b for s, b in zip(site, bare)]),
+        row("site (a venv where pip installed the package: no .pth imports anything)",
+            "`python -c pass` − `python -S -c pass`", [s - b for s, b in zip(site, bare)]),
+        row("extra, not part of the whole — what an editable install (this environment, CI) adds "
+            "to site: its finder imports pathlib, re, urllib.parse …, which a run then imports "
+            "anyway", "`python -c pass` here − in the pip venv",
+            [e - s for e, s in zip(editable_site, site)]),
         row(f"imports ({imports}, as a run imports them)",
             "`python -c 'import …'` − `python -c pass`", [i - s for i, s in zip(imported, site)]),
         row("the container: runtime (warm, in process)", "`runtime.start(spec).wait()`", runtime),

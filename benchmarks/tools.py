@@ -74,6 +74,38 @@ class BothClocks:
         return wall
 
 
+#: What pip writes as the ``minidock`` console script (pip's own template, for any entry point).
+PIP_CONSOLE_SCRIPT = """#!{python}
+# -*- coding: utf-8 -*-
+import re
+import sys
+from minidock_magic.cli import main
+if __name__ == '__main__':
+    sys.argv[0] = re.sub(r'(-script\\.pyw|\\.exe)?$', '', sys.argv[0])
+    sys.exit(main())
+"""
+
+
+def pip_like_install(root: Path, package_parent: str) -> tuple[Path, Path]:
+    """A venv in ``root`` where the package is found as ``pip install`` leaves it (a plain
+    directory on ``sys.path``), not through an editable install's finder: a ``.pth`` of plain
+    path lines (which ``site`` appends without importing anything) names this checkout and this
+    environment's site-packages (the dependencies; their own ``.pth`` files are not run). Returns
+    its python and a ``minidock`` console script with pip's text."""
+    import sysconfig
+    import venv
+    venv.EnvBuilder(with_pip=False, symlinks=True, clear=True).create(root)
+    python = root / "bin" / "python"
+    purelib = run(python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])").strip()
+    paths = dict.fromkeys([package_parent, sysconfig.get_paths()["purelib"],
+                           sysconfig.get_paths()["platlib"]])
+    (Path(purelib) / "minidock-checkout.pth").write_text("".join(f"{p}\n" for p in paths))
+    script = root / "bin" / "minidock"
+    script.write_text(PIP_CONSOLE_SCRIPT.format(python=python))
+    script.chmod(0o755)
+    return python, script
+
+
 def minidock_argv() -> list[str]:
     """The ``minidock`` console script a user runs, from this interpreter's environment."""
     script = Path(sys.executable).parent / "minidock"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
@@ -25,6 +24,7 @@ def render_text(result: Any) -> str | None:
     if isinstance(result, list) and all(isinstance(x, str) for x in result):
         return "\n".join(result) or None
     if isinstance(result, (dict, list)):
+        import json  # only `inspect` and the like print JSON; `run` never loads it for this
         return json.dumps(result, indent=4, ensure_ascii=False)
     return str(result)
 

@@ -7,8 +7,6 @@ below it (oci, content, diff, images, …).
 from __future__ import annotations
 
 import functools
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -169,6 +167,8 @@ class Minidock:
     def load(self, source: BinaryIO) -> list[str]:
         from .images import archive
         if not source.seekable():  # a pipe: archives are read by member, so spool it first
+            import shutil
+            import tempfile
             self.layout.tmp.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryFile(dir=self.layout.tmp) as spool:
                 shutil.copyfileobj(source, spool, 1 << 20)
@@ -190,6 +190,8 @@ class Minidock:
                      message: str | None = None, changes: list[str] | None = None) -> Image:
         """docker import: a rootfs (directory, or tarball of one) becomes a one-layer image. A
         tarball is extracted safely first, so whatever it holds lands in a clean, normalised layer."""
+        import tempfile
+
         from .images.changes import apply_changes
         from .images.writer import (
             DEFAULT_PATH,

@@ -12,25 +12,10 @@ from html import escape
 from typing import Any, ClassVar, TypeVar
 
 from .images.reports import HistoryRow, ImageRow, Pruned, StoreCheck, StoreUsage
+from .units import human_size
 
 __all__ = ["CheckReport", "DiskUsage", "History", "HistoryRow", "ImageList", "ImageRow", "PruneReport",
            "Result", "Tabular", "Text", "as_shown", "html_table", "human_age", "human_size", "table"]
-
-
-def human_size(size: int) -> str:
-    """docker's units: 1000-based, three significant digits.
-
-    >>> human_size(1982256), human_size(512), human_size(0)
-    ('1.98MB', '512B', '0B')
-    """
-    value = float(size)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if value < 1000 or unit == "TB":
-            if unit == "B":
-                return f"{int(value)}B"
-            return f"{value:.3g}{unit}"
-        value /= 1000
-    raise AssertionError("unreachable")
 
 
 def human_age(created: str | None, now: datetime | None = None) -> str:

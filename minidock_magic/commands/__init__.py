@@ -124,7 +124,6 @@ class _Parsers(MutableMapping[str, Parser]):
 def build_parser(prog: str = "minidock", *, notebook: bool = False) -> Parser:
     """The grammar; with ``notebook``, also the commands only a notebook can answer (``explore``)."""
     from . import build, classroom, containers, images, registry, remote, system
-    from . import notebook as notebook_only
 
     parser = Parser(prog=prog, description="A daemon-less container engine for learning "
                     "images (镜像), containers (容器) and registries (仓库).")
@@ -133,6 +132,7 @@ def build_parser(prog: str = "minidock", *, notebook: bool = False) -> Parser:
     for module in (containers, build, images, remote, registry, classroom, system):
         module.register(sub)
     if notebook:
+        from . import notebook as notebook_only
         notebook_only.register(sub)
     return parser
 

@@ -9,11 +9,11 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..containers.options import RunOptions, parse_memory
 from ..errors import InvalidArgument
 from . import Handler, Parser, Streams, Subcommands
 
 if TYPE_CHECKING:
+    from ..containers.options import RunOptions
     from ..facade import Minidock
 
 
@@ -220,6 +220,9 @@ def _inspect(inspect: argparse.ArgumentParser) -> None:
 
 
 def _options(args: argparse.Namespace) -> RunOptions:
+    # Here, not at the top: every command's parser is registered from this module, and only the
+    # container commands need the options (a pull or push would import them for nothing).
+    from ..containers.options import RunOptions, parse_memory
     labels = {}
     for label in args.label:
         key, _, value = label.partition("=")

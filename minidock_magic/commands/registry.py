@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from pathlib import Path
@@ -82,6 +81,7 @@ def cmd_adduser(engine: Minidock | None, args: argparse.Namespace, io: Streams) 
     if args.password_stdin:
         password = (io.stdin or sys.stdin).readline().rstrip("\n")
     elif sys.stdin.isatty():
+        import getpass  # termios and friends: only `adduser` without --password asks
         password = getpass.getpass(f"password for {args.user}: ")
     else:
         raise InvalidArgument("no terminal to ask for a password: use --password-stdin")

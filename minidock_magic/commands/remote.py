@@ -8,7 +8,6 @@ interleaved, so a student sees which request produced which line); progress bars
 from __future__ import annotations
 
 import argparse
-import getpass
 import os
 import sys
 from typing import TYPE_CHECKING, Any
@@ -114,6 +113,7 @@ def cmd_login(engine: Minidock, args: argparse.Namespace, io: Streams) -> Any:
             io.stderr.write("Username: ")
             io.stderr.flush()
             username = stdin.readline().strip()
+        import getpass  # termios and friends: only a login that asks needs it
         password = getpass.getpass("Password: ", stream=io.stderr)  # type: ignore[arg-type]
     else:
         raise UsageError("login: no password given and stdin is not a terminal: "

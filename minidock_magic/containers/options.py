@@ -12,6 +12,8 @@ from ..errors import InvalidArgument
 
 @dataclass(frozen=True)
 class RunOptions:
+    """What ``docker run``/``create`` flags ask of a new container."""
+
     command: list[str] = field(default_factory=list)
     name: str | None = None
     env: list[str] = field(default_factory=list)      # "K=V", or "K" to take the host's value

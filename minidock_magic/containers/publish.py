@@ -20,6 +20,8 @@ DEFAULT_HOST_IP = "127.0.0.1"
 
 @dataclass(frozen=True)
 class PortBinding:
+    """One published port: a host address and port forwarded to a container port."""
+
     host_ip: str
     host_port: int        # 0: chosen when the container starts
     container_port: int

@@ -8,9 +8,7 @@ leaves at most a stray temp file, never a wrong or partial blob under a digest n
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +22,8 @@ from .atomic import fsync_dir, private_dir
 
 @dataclass(frozen=True, slots=True)
 class BlobInfo:
+    """A stored blob's digest and size."""
+
     digest: Digest
     size: int
 
@@ -35,6 +35,8 @@ class BlobWriter:
         self._store = store
         self._expected = expected
         self._expected_size = size
+        import hashlib  # with tempfile, only for writing blobs: a container start writes none
+        import tempfile
         self._hash = hashlib.new(expected.algorithm if expected else "sha256")
         self.written = 0
         private_dir(store.tmp_dir)
@@ -159,7 +161,7 @@ class ContentStore:
     def verify(self, digest: Digest) -> bool:
         """Re-hash a blob: does its content still match its name?"""
         with self.open(digest) as blob:
-            h = hashlib.new(digest.algorithm)
+            h = digest.hasher()
             while chunk := blob.read(CHUNK):
                 h.update(chunk)
         return h.hexdigest() == digest.encoded

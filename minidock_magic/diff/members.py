@@ -35,16 +35,6 @@ def refusal(member: str, why: str) -> UnsafeLayer:
     return UnsafeLayer(f"refused layer entry {_shown(member)}: {why}")
 
 
-def member_name(name: str) -> str:
-    """A member name in the form layers and archives use: no leading ``/`` or ``./``, no empty or
-    ``.`` components (``..`` is kept: :func:`member_parts` refuses it, :func:`member_path` skips it).
-
-    >>> member_name('./etc//passwd'), member_name('/'), member_name('./.profile'), member_name('a/./b/')
-    ('etc/passwd', '', '.profile', 'a/b')
-    """
-    return "/".join(split_path(name))
-
-
 def member_path(name: str) -> str | None:
     """A member name as an absolute path, for readers that list a layer; None for the root itself
     and for names with ``..`` (which no layer may hold).

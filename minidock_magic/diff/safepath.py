@@ -54,6 +54,16 @@ def split_path(path: str) -> list[str]:
     return [part for part in path.split("/") if part not in ("", ".")]
 
 
+def member_name(name: str) -> str:
+    """A member name in the form layers and archives use: no leading ``/`` or ``./``, no empty or
+    ``.`` components (``..`` is kept: :func:`member_parts` refuses it, :func:`member_path` skips it).
+
+    >>> member_name('./etc//passwd'), member_name('/'), member_name('./.profile'), member_name('a/./b/')
+    ('etc/passwd', '', '.profile', 'a/b')
+    """
+    return "/".join(split_path(name))
+
+
 def resolve_parts(root: Path | str, path: str, *, follow_final: bool) -> tuple[str, ...]:
     """Components, relative to ``root``, of where ``path`` lands when ``root`` is ``/``.
 

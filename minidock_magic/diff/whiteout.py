@@ -30,7 +30,9 @@ import os
 import posixpath
 import stat
 
-from .members import member_name
+# from safepath, not members: whiteout names are on every container start (overlay snapshots),
+# and members imports tarfile and decimal, which a start never needs.
+from .safepath import member_name
 
 WHITEOUT_PREFIX = ".wh."
 #: Names starting with this are reserved for the layer format's own metadata.

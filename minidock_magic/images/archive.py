@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from ..content.store import ContentStore
-from ..diff.members import member_name
+from ..diff.safepath import member_name
 from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..oci import compression
 from ..oci import mediatypes as mt

@@ -37,6 +37,8 @@ def rfc3339(epoch: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class History:
+    """One step of an image's history, as ``docker history`` lists it."""
+
     created: str | None = None
     created_by: str | None = None
     author: str | None = None

@@ -16,6 +16,8 @@ _MACHINE_TO_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "ar
 
 @dataclass(frozen=True, slots=True)
 class Platform:
+    """The OS and CPU an image is built for (image-spec ``platform``)."""
+
     os: str = "linux"
     architecture: str = "amd64"
     variant: str | None = None
@@ -47,6 +49,8 @@ class Platform:
 
 @dataclass(frozen=True, slots=True)
 class Descriptor:
+    """A pointer to a blob: its media type, digest and size (image-spec descriptor)."""
+
     media_type: str
     digest: Digest
     size: int

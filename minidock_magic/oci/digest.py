@@ -11,12 +11,15 @@ True
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ..errors import InvalidArgument
+
+# hashlib loads OpenSSL (~3 ms); starting a container from a stored image hashes nothing.
+if TYPE_CHECKING:
+    import hashlib
 
 # image-spec descriptor.md: algorithm ":" encoded, with the registered algorithms' own rules.
 DIGEST_GRAMMAR = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
@@ -27,6 +30,8 @@ CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True, order=True)
 class Digest:
+    """A content address: ``algorithm:encoded``, ordered and hashable."""
+
     algorithm: str
     encoded: str
 
@@ -46,16 +51,19 @@ class Digest:
 
     @classmethod
     def of(cls, data: bytes) -> Digest:
+        import hashlib
         return cls("sha256", hashlib.sha256(data).hexdigest())
 
     @classmethod
     def of_file(cls, stream: BinaryIO) -> Digest:
+        import hashlib
         h = hashlib.sha256()
         while chunk := stream.read(CHUNK):
             h.update(chunk)
         return cls("sha256", h.hexdigest())
 
     def hasher(self) -> hashlib._Hash:
+        import hashlib
         return hashlib.new(self.algorithm)
 
     @property

@@ -14,6 +14,8 @@ from .digest import Digest
 
 @dataclass(frozen=True, slots=True)
 class Manifest:
+    """An image manifest: its config and layers, with the exact bytes it was read from."""
+
     media_type: str
     config: Descriptor
     layers: tuple[Descriptor, ...]
@@ -64,6 +66,8 @@ class Manifest:
 
 @dataclass(frozen=True, slots=True)
 class Index:
+    """An image index (or docker manifest list): one manifest per platform, with its bytes."""
+
     media_type: str
     manifests: tuple[Descriptor, ...]
     raw: bytes = field(repr=False)

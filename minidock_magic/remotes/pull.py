@@ -22,7 +22,7 @@ from ..oci.descriptor import Descriptor, Platform
 from ..oci.digest import Digest
 from ..oci.manifest import Index, Manifest, parse_any
 from ..oci.reference import Reference
-from ..results import human_size
+from ..units import human_size
 from .client import RegistryClient
 from .progress import Progress
 from .session import Engine, blob_sources, open_client, parse_platform

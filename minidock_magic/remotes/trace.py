@@ -21,7 +21,7 @@ from typing import IO, Any, Union
 
 import httpx
 
-from ..results import human_size
+from ..units import human_size
 
 #: Where lines go: a callable taking one line, or a text stream (a notebook cell's stdout).
 Sink = Union[Callable[[str], None], IO[str]]  # noqa: UP007 (a runtime alias, not an annotation)

@@ -24,6 +24,8 @@ CFS_PERIOD_US = 100_000
 
 @dataclass(frozen=True, slots=True)
 class Hierarchy:
+    """Where one cgroup controller is mounted and which cgroup this process is in."""
+
     controller: str
     version: int  # 1 or 2
     own: Path  # the cgroup this process is in; container cgroups go below it

@@ -21,6 +21,8 @@ from . import _libc
 
 @dataclass(frozen=True, slots=True)
 class IdMapPlan:
+    """The uid and gid maps a rootless container's user namespace gets."""
+
     uid: int
     gid: int
     sub_uids: tuple[int, int] | None  # (start, count) from /etc/subuid

@@ -38,6 +38,8 @@ REQUIRED = frozenset({"mount", "pid", "uts", "ipc", "net"})
 
 @dataclass(frozen=True)
 class HostCapabilities:
+    """What isolation this host allows, as found by trying."""
+
     kernel: str = ""
     is_root: bool = False
     user_namespaces: bool = False
@@ -137,11 +139,16 @@ def probe_host() -> HostCapabilities:
         pass
     found = _probe_now()
     with contextlib.suppress(OSError):
-        cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(found))
-        os.replace(tmp, cache)
+        remember(cache, json.dumps(found).encode())
     return HostCapabilities.from_dict(found)
+
+
+def remember(cache: Path, data: bytes) -> None:
+    """Write a cache file whole (readers see the old one or the new, never a part)."""
+    cache.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, cache)
 
 
 def forget() -> None:
@@ -176,14 +183,23 @@ def _fingerprint() -> str:
 def _cache_file() -> Path:
     """Keyed by boot, user, kernel and what else can change (``_fingerprint``): any of them
     changing probes again, instead of trusting an answer the host no longer gives."""
-    try:
-        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        boot = "unknown"
+    boot = boot_id()
     # os.uname() is what platform.release() reads, without importing platform (~2 ms per run)
     key = f"{boot}-{os.geteuid()}-{os.uname().release}-{_fingerprint()}-{PROBE_VERSION}"
+    return cache_dir() / f"host-{key}.json"
+
+
+def cache_dir() -> Path:
+    """Where the runtime remembers what it worked out once (the user's cache dir, made 0700)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "minidock" / f"host-{key}.json"
+    return Path(base) / "minidock"
+
+
+def boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return "unknown"
 
 
 def _probe_now() -> dict[str, Any]:

@@ -16,6 +16,7 @@ import functools
 import json
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Union
 
 from ..errors import InvalidArgument, Unavailable
@@ -241,8 +242,39 @@ def compiled(setting: Setting, caps: frozenset[int]) -> bytes | None:
 @functools.lru_cache(maxsize=1)
 def builtin_program(caps: frozenset[int]) -> bytes | None:
     """The default filter, compiled once per process: the fork server compiles it before it
-    forks, so every container it starts inherits it ready-made."""
-    return compiled(BUILTIN, caps)
+    forks, so every container it starts inherits it ready-made. A CLI process is new every
+    time, and compiling costs it ~15 ms (libseccomp's ~300 rules, its import), so the program
+    is also remembered in the user's cache dir, next to the host probe's answer."""
+    from .probe import remember
+    cache = _program_cache_file(caps)
+    with contextlib.suppress(OSError):
+        program = cache.read_bytes()
+        if program and len(program) % 8 == 0 and len(program) <= _BPF_MAXINSNS * 8:
+            return program
+    program = compiled(BUILTIN, caps)
+    if program is not None:
+        with contextlib.suppress(OSError):
+            remember(cache, program)
+    return program
+
+
+#: The kernel's limit on one classic BPF program (instructions of 8 bytes each).
+_BPF_MAXINSNS = 4096
+
+
+def _program_cache_file(caps: frozenset[int]) -> Path:
+    """Keyed by everything the program is compiled from: the profile's rules themselves, the
+    capabilities that select them, the architecture, this module (the translation; its size and
+    time of change) and the boot (a libseccomp upgraded under a running system is picked up at
+    the next boot; the old program stays a correct filter of the same rules until then)."""
+    import hashlib
+
+    from . import seccomp_default
+    from .probe import boot_id, cache_dir
+    here = os.stat(__file__)
+    key = json.dumps([seccomp_default.profile(), sorted(caps), os.uname().machine, boot_id(),
+                      here.st_size, here.st_mtime_ns], sort_keys=True)
+    return cache_dir() / f"seccomp-{os.geteuid()}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.bpf"
 
 
 def program_for(setting: Setting, caps: frozenset[int]) -> bytes | None:

@@ -58,6 +58,8 @@ class ResourceLimits:
 
 @dataclass(frozen=True, slots=True)
 class ProcessSpec:
+    """Everything the runtime needs to start one container process."""
+
     rootfs: Path
     argv: list[str]
     env: list[str]  # "K=V"

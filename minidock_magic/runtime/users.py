@@ -14,6 +14,8 @@ from ..errors import InvalidArgument
 
 @dataclass(frozen=True, slots=True)
 class ResolvedUser:
+    """A ``--user`` looked up in the container's own passwd and group files."""
+
     uid: int
     gid: int
     groups: tuple[int, ...]  # supplementary groups, primary gid first

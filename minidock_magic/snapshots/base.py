@@ -28,6 +28,8 @@ class Kind(str, enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Info:
+    """A snapshot as a snapshotter reports it."""
+
     key: str
     kind: Kind
     parent: str | None
@@ -59,6 +61,8 @@ class ApplyTarget:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
+    """Disk use of one snapshot."""
+
     size: int      # bytes this snapshot itself holds (not its parents)
     inodes: int
 

@@ -50,6 +50,8 @@ CREATE INDEX IF NOT EXISTS snapshots_parent ON snapshots(parent);
 
 @dataclass(frozen=True, slots=True)
 class Record:
+    """One row of the snapshot database."""
+
     id: int
     key: str
     kind: Kind

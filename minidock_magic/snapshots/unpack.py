@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from typing import TYPE_CHECKING
 
 from ..content.atomic import atomic_write_bytes
@@ -95,7 +94,7 @@ def _unpack_layer(snapshotter: Snapshotter, content: ContentStore, layer: Descri
     from ..diff.apply import apply_layer
     from ..diff.layerstream import ApplyLimits
 
-    active = f"{UNPACK_PREFIX}{secrets.token_hex(16)} {key}"  # unique: racing unpackers never collide
+    active = f"{UNPACK_PREFIX}{os.urandom(16).hex()} {key}"  # unique: racing unpackers never collide
     snapshotter.prepare(active, parent, labels={LABEL_OWNER: _owner()})
     try:
         target = snapshotter.apply_target(active)

@@ -24,10 +24,10 @@ MEASURED = (("container start, CLI process, bytecode cached (what a user gets: p
 def test_harness_doctests() -> None:
     sys.path.insert(0, str(REPO))
     try:
-        from benchmarks import harness, lessons, profile, report, start_floor
+        from benchmarks import harness, importtime, lessons, profile, report, start_floor
     finally:
         sys.path.remove(str(REPO))
-    for module in (harness, lessons, profile, report, start_floor):
+    for module in (harness, importtime, lessons, profile, report, start_floor):
         assert doctest.testmod(module).failed == 0, module.__name__
 
 

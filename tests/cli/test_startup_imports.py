@@ -1,4 +1,5 @@
-"""What the ``minidock`` process imports on its way: httpx without httpx's own command-line client.
+"""What the ``minidock`` process imports on its way: httpx without httpx's own command-line client,
+and a container start without what only other commands need.
 
 httpx imports its CLI (click, rich, pygments) whenever they are installed; ``minidock`` marks it
 absent first (``cli._skip_httpx_cli``), ~70 ms of every pull/push/login process. Speed is measured
@@ -15,14 +16,16 @@ CHECK = """\
 import sys
 from minidock_magic.cli import main
 code = main(["--home", sys.argv[1], "logout", "127.0.0.1:1"])
-print(code, "httpx" in sys.modules, sorted({"click", "rich", "pygments"} & set(sys.modules)))
+print(code, "httpx" in sys.modules, sorted({"click", "rich", "pygments"} & set(sys.modules)),
+      "minidock_magic.remotes.pull" in sys.modules, "minidock_magic.results" in sys.modules)
 """
 
 
 def test_a_registry_command_imports_httpx_but_not_its_cli(tmp_path: Path) -> None:
+    """… nor the result tables, which only a pull's or push's summary line needs."""
     result = subprocess.run([sys.executable, "-c", CHECK, str(tmp_path / "home")],
                             capture_output=True, text=True, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "0 True []", result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "0 True [] True False", result.stdout
 
 
 def test_httpx_still_works_without_its_cli_module() -> None:
@@ -30,3 +33,25 @@ def test_httpx_still_works_without_its_cli_module() -> None:
             "print(httpx.URL('http://127.0.0.1:5000/v2/').host, callable(httpx.main))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "127.0.0.1 True"
+
+
+#: What only other commands need: layer tars (tarfile, decimal), secrets' hmac and hashlib, the
+#: result tables, password prompts, the notebook-only commands. A start from a stored image
+#: (``run``/``create`` once the image is unpacked) must not pay for any of them.
+NOT_ON_THE_START_PATH = {"tarfile", "decimal", "secrets", "getpass", "minidock_magic.results",
+                         "minidock_magic.diff.members", "minidock_magic.commands.notebook"}
+
+CREATE = """\
+import sys
+from minidock_magic.cli import main
+code = main(["--home", sys.argv[1], "create", "busybox", "true"])
+print(code, sorted(set(sys.argv[2].split(",")) & set(sys.modules)))
+"""
+
+
+def test_a_container_start_imports_only_what_it_needs(tmp_path: Path) -> None:
+    home = str(tmp_path / "home")
+    check = [sys.executable, "-c", CREATE, home, ",".join(sorted(NOT_ON_THE_START_PATH))]
+    subprocess.run(check, capture_output=True, text=True, check=True)  # makes busybox, unpacks it
+    result = subprocess.run(check, capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout

@@ -72,3 +72,31 @@ def test_missing_libseccomp_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) ->
     with pytest.raises(Unavailable, match="seccomp=unconfined"):
         seccomp.compiled(seccomp.BUILTIN, DEFAULT)
     assert seccomp.compiled(seccomp.UNCONFINED, DEFAULT) is None  # unconfined needs none
+
+
+def test_the_default_program_is_remembered_between_processes(tmp_path: Path, monkeypatch) -> None:
+    """A CLI process loads the compiled default filter from the user's cache instead of
+    compiling it again; what it loads is the very program a compilation gives, and a damaged
+    cache file is compiled over, never loaded."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    fresh = seccomp.compiled(seccomp.BUILTIN, DEFAULT)
+    seccomp.builtin_program.cache_clear()
+    try:
+        assert seccomp.builtin_program(DEFAULT) == fresh
+        (cached,) = (tmp_path / "minidock").glob("seccomp-*.bpf")
+        assert cached.read_bytes() == fresh
+
+        seccomp.builtin_program.cache_clear()  # as a new process: the file, not a compilation
+        monkeypatch.setattr(seccomp, "compiled", lambda *a: pytest.fail("compiled again"))
+        assert seccomp.builtin_program(DEFAULT) == fresh
+
+        monkeypatch.undo()
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+        cached.write_bytes(fresh[:-3])  # not whole instructions
+        seccomp.builtin_program.cache_clear()
+        assert seccomp.builtin_program(DEFAULT) == fresh
+        assert cached.read_bytes() == fresh
+        # other capabilities select other rules: another file, never this one's program
+        assert seccomp._program_cache_file(WITH_ADMIN) != cached
+    finally:
+        seccomp.builtin_program.cache_clear()
