@@ -134,7 +134,7 @@ def probe_host() -> HostCapabilities:
     then remembered in the user's cache dir, so a CLI command does not pay ~120 ms each time."""
     cache = _cache_file()
     try:
-        return HostCapabilities.from_dict(json.loads(cache.read_text()))
+        return HostCapabilities.from_dict(json.loads(recall(cache)))
     except (OSError, ValueError, TypeError):
         pass
     found = _probe_now()
@@ -149,6 +149,18 @@ def remember(cache: Path, data: bytes) -> None:
     tmp = cache.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_bytes(data)
     os.replace(tmp, cache)
+
+
+def recall(cache: Path) -> bytes:
+    """A cache file's bytes, only when this user alone could have written them. What is
+    remembered decides how this user's containers are confined (the seccomp program above
+    all), so a file or directory another user owns or may write is refused (OSError)."""
+    fd = os.open(cache, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as file:
+        for found in (os.fstat(fd), os.stat(cache.parent)):
+            if found.st_uid != os.geteuid() or found.st_mode & 0o022:
+                raise PermissionError(f"{cache}: not this user's own cache file")
+        return file.read()
 
 
 def forget() -> None:

@@ -245,10 +245,10 @@ def builtin_program(caps: frozenset[int]) -> bytes | None:
     forks, so every container it starts inherits it ready-made. A CLI process is new every
     time, and compiling costs it ~15 ms (libseccomp's ~300 rules, its import), so the program
     is also remembered in the user's cache dir, next to the host probe's answer."""
-    from .probe import remember
+    from .probe import recall, remember
     cache = _program_cache_file(caps)
     with contextlib.suppress(OSError):
-        program = cache.read_bytes()
+        program = recall(cache)
         if program and len(program) % 8 == 0 and len(program) <= _BPF_MAXINSNS * 8:
             return program
     program = compiled(BUILTIN, caps)

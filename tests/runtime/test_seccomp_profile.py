@@ -4,6 +4,7 @@ checking, option parsing, and the clear refusal when libseccomp is missing."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -96,6 +97,17 @@ def test_the_default_program_is_remembered_between_processes(tmp_path: Path, mon
         seccomp.builtin_program.cache_clear()
         assert seccomp.builtin_program(DEFAULT) == fresh
         assert cached.read_bytes() == fresh
+        # a file someone else could have written (a shared or careless cache dir) is not loaded
+        allow_all = b"\x06\x00\x00\x00\x00\x00\xff\x7f"  # one instruction: return ALLOW
+        for mode, owner in ((0o622, os.geteuid()), (0o600, 65534)):
+            cached.write_bytes(allow_all)
+            os.chmod(cached, mode)
+            if owner != os.geteuid():
+                if os.geteuid() != 0:
+                    continue
+                os.chown(cached, owner, -1)
+            seccomp.builtin_program.cache_clear()
+            assert seccomp.builtin_program(DEFAULT) == fresh
         # other capabilities select other rules: another file, never this one's program
         assert seccomp._program_cache_file(WITH_ADMIN) != cached
     finally:
