@@ -17,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import Unavailable, Unsupported
@@ -36,8 +37,9 @@ def _read_in_root(root: Path, path: str) -> str:
 
 
 def proot_argv(proot: str, spec: ProcessSpec, exe: str, binds: dict[str, str], *,
-               fake_ids: str | None) -> list[str]:
-    """The proot command line for ``spec``; ``binds`` maps host paths to guest paths.
+               fake_ids: str | None, waiter: str | None = None) -> list[str]:
+    """The proot command line for ``spec``; ``binds`` maps host paths to guest paths; ``waiter``,
+    a static busybox's path in the guest, runs the program and writes its exit status.
 
     >>> proot_argv("/usr/bin/proot", ProcessSpec(Path("/r"), ["sh", "-c", "x"], []), "/bin/sh",
     ...            {"/t/hosts": "/etc/hosts"}, fake_ids="0:0")  # doctest: +NORMALIZE_WHITESPACE
@@ -53,7 +55,10 @@ def proot_argv(proot: str, spec: ProcessSpec, exe: str, binds: dict[str, str], *
         argv += ["-i", fake_ids]
     # proot's exec takes argv[0] as the program; multi-call binaries like busybox look at its
     # basename, which the resolved path keeps.
-    return argv + [exe, *spec.argv[1:]]
+    program = [exe, *spec.argv[1:]]
+    if waiter is not None:
+        program = [waiter, "sh", "-c", WAITER_SCRIPT, "minidock-waiter", *program]
+    return argv + program
 
 
 def _dev_binds(tmp: Path) -> dict[str, str]:
@@ -70,28 +75,97 @@ def _dev_binds(tmp: Path) -> dict[str, str]:
     return binds
 
 
-def _tracee(proot_pid: int, patience: float = 2.0) -> int | None:
-    """The program proot started (its only child): signals must go there, for proot itself
-    exits on SIGTERM and leaves the program running, detached. Returned once that child has
-    left proot's own executable (exec'd the program), as a namespaced start returns once the
-    program runs: a ``stop`` right after ``start`` must not kill a half-born child that never
-    got to run (and log) anything."""
+def _image(pid: int) -> tuple[str, bytes]:
+    """What ``pid`` runs: its executable (proot's loader, once proot runs a program) and its
+    command line (a forked child keeps its parent's until it execs)."""
+    return os.readlink(f"/proc/{pid}/exe"), Path(f"/proc/{pid}/cmdline").read_bytes()
+
+
+def _child_that_ran(parent: int, finished: Callable[[], bool],
+                    patience: float = 2.0) -> int | None:
+    """``parent``'s child once it has exec'd its program (runs something else than
+    ``parent``), or None once ``finished()`` says the program already ended: signals must go to
+    the program, as a namespaced start returns once the program runs, and a ``stop`` right
+    after ``start`` must not kill a half-born child that never got to run (and log) anything."""
     deadline = time.monotonic() + patience
     try:
-        proot_exe = os.readlink(f"/proc/{proot_pid}/exe")
+        parents = _image(parent)
     except OSError:
         return None
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not finished():
         try:
-            children = Path(f"/proc/{proot_pid}/task/{proot_pid}/children").read_text().split()
-            if children and os.readlink(f"/proc/{children[0]}/exe") != proot_exe:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+            if children and _image(int(children[0])) != parents:
                 return int(children[0])
-            if Path(f"/proc/{proot_pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
-                return None  # the program already finished
         except OSError:
             return None
         time.sleep(0.001)
     return None
+
+
+def _exited(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+# -- the waiter: the program's exit status as docker reports it ---------------------------------
+# proot returns the status of the *last* traced process that exited normally: a program killed
+# by a signal gives 255 (or a child's 0 if one outlived it), never docker's 128+signal. So the
+# program runs under a waiter of ours, a copy of the host's static busybox in this run's own
+# /dev: a subshell execs the program (so it is the waiter's child, and signals go straight to
+# it) and the waiter writes the wait status, 128+signal if killed, to a file proot cannot
+# confuse. Its own stderr, where a shell reports "Killed", goes to /dev/null; the program keeps
+# the real one (saved on fd 3, closed again for the program). Caught, not ignored, signals: an
+# ignored disposition would survive the exec into the program.
+WAITER_DIR = ".minidock"  # under the container's own /dev (a directory of this run's)
+WAITER_SCRIPT = ('trap : INT QUIT TERM HUP; exec 3>&2 2>/dev/null; ( exec "$@" 2>&3 3>&- ); '
+                 'echo "$?" > /dev/' + WAITER_DIR + '/status')
+BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
+
+
+def _is_static_elf(path: str) -> bool:
+    """An ELF executable without an interpreter (PT_INTERP): it runs in any root."""
+    try:
+        with open(path, "rb") as elf:
+            header = elf.read(64)
+            if header[:4] != b"\x7fELF" or header[4] != 2:  # 64-bit only
+                return False
+            order = "little" if header[5] == 1 else "big"
+            phoff = int.from_bytes(header[32:40], order)
+            phentsize, phnum = (int.from_bytes(header[i:i + 2], order) for i in (54, 56))
+            elf.seek(phoff)
+            table = elf.read(phentsize * phnum)
+    except OSError:
+        return False
+    return not any(int.from_bytes(table[i:i + 4], order) == 3  # PT_INTERP
+                   for i in range(0, len(table), phentsize))
+
+
+def _install_waiter(dev: Path, owner: int | None) -> Path | None:
+    """Copy a static busybox into ``dev``/.minidock (a copy: a container running as real root
+    could write through a bind of the host's own); the status file it will write, or None
+    where the host has no static busybox (then proot's own status is all there is)."""
+    busybox = next((path for path in BUSYBOX_PATHS if _is_static_elf(path)), None)
+    if busybox is None:
+        return None
+    waiter = dev / WAITER_DIR
+    waiter.mkdir(mode=0o755)
+    shutil.copyfile(busybox, waiter / "busybox")
+    (waiter / "busybox").chmod(0o755)
+    status = waiter / "status"
+    status.touch(mode=0o600)
+    if owner is not None:  # the waiter runs as the container's user
+        os.chown(status, owner, -1)
+    return status
+
+
+def _waited_status(status_file: Path | None) -> int | None:
+    try:
+        return int(status_file.read_text()) if status_file is not None else None
+    except (OSError, ValueError):  # the waiter itself was killed before it could write
+        return None
 
 
 def run_proot(spec: ProcessSpec, status_fd: int) -> int:
@@ -130,13 +204,15 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
         # leave the program with root's power over the host); otherwise fake the ids.
         drop = os.geteuid() == 0 and user.uid != 0
         fake = None if drop else f"{user.uid}:{user.gid}"
-        argv = proot_argv(proot, spec, found, binds, fake_ids=fake)
+        status_file = _install_waiter(Path(tmp, "dev"), user.uid if drop else None)
+        argv = proot_argv(proot, spec, found, binds, fake_ids=fake,
+                          waiter=None if status_file is None else f"/dev/{WAITER_DIR}/busybox")
         child = subprocess.Popen(
             argv, env=command.as_mapping(env), close_fds=True, start_new_session=not spec.tty,
             user=user.uid if drop else None, group=user.gid if drop else None,
             extra_groups=list(user.groups) if drop else None,
         )
-        _status.send(status_fd, pid=_tracee(child.pid) or child.pid)
+        _status.send(status_fd, pid=_program(child.pid, status_file) or child.pid)
         os.close(status_fd)
         status = supervise(child.pid)
         if not spec.tty:  # Debian's proot has no --kill-on-exit: end what the program left
@@ -144,4 +220,19 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
                 os.killpg(child.pid, signal.SIGKILL)
             except OSError:
                 pass
-        return status
+        waited = _waited_status(status_file)
+        return status if waited is None else waited
+
+
+def _program(proot_pid: int, status_file: Path | None) -> int | None:
+    """The program's pid: proot's child, or with a waiter the waiter's child (the waiter
+    is proot's child once it has left proot's executable)."""
+    def proot_done() -> bool:
+        return _exited(proot_pid)
+    if status_file is None:
+        return _child_that_ran(proot_pid, proot_done)
+
+    def program_done() -> bool:
+        return proot_done() or status_file.stat().st_size > 0
+    waiter = _child_that_ran(proot_pid, program_done)
+    return None if waiter is None else _child_that_ran(waiter, program_done)
