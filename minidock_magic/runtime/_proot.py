@@ -11,7 +11,9 @@ namespaced container, so the engine sees the same protocol either way.
 
 from __future__ import annotations
 
+import fcntl
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -37,9 +39,9 @@ def _read_in_root(root: Path, path: str) -> str:
 
 
 def proot_argv(proot: str, spec: ProcessSpec, exe: str, binds: dict[str, str], *,
-               fake_ids: str | None, waiter: str | None = None) -> list[str]:
-    """The proot command line for ``spec``; ``binds`` maps host paths to guest paths; ``waiter``,
-    a static busybox's path in the guest, runs the program and writes its exit status.
+               fake_ids: str | None, exit_fd: int | None = None) -> list[str]:
+    """The proot command line for ``spec``; ``binds`` maps host paths to guest paths. With
+    ``exit_fd`` the program runs under the waiter, which writes its exit status there.
 
     >>> proot_argv("/usr/bin/proot", ProcessSpec(Path("/r"), ["sh", "-c", "x"], []), "/bin/sh",
     ...            {"/t/hosts": "/etc/hosts"}, fake_ids="0:0")  # doctest: +NORMALIZE_WHITESPACE
@@ -56,8 +58,8 @@ def proot_argv(proot: str, spec: ProcessSpec, exe: str, binds: dict[str, str], *
     # proot's exec takes argv[0] as the program; multi-call binaries like busybox look at its
     # basename, which the resolved path keeps.
     program = [exe, *spec.argv[1:]]
-    if waiter is not None:
-        program = [waiter, "sh", "-c", WAITER_SCRIPT, "minidock-waiter", *program]
+    if exit_fd is not None:
+        program = [WAITER, "sh", "-c", waiter_script(exit_fd), "minidock-waiter", *program]
     return argv + program
 
 
@@ -115,26 +117,36 @@ def _exited(pid: int) -> bool:
 # by a signal gives 255 (or a child's 0 if one outlived it), never docker's 128+signal. So the
 # program runs under a waiter of ours, a copy of the host's static busybox in this run's own
 # /dev: a subshell execs the program (so it is the waiter's child, and signals go straight to
-# it) and the waiter writes the wait status, 128+signal if killed, to a file proot cannot
-# confuse. Its own stderr, where a shell reports "Killed", goes to /dev/null; the program keeps
-# the real one (saved on fd 3, closed again for the program). Caught, not ignored, signals: an
+# it) and the waiter writes the wait status, 128+signal if killed, into a pipe it inherited
+# (not a file: the program, the same user under proot, could swap a file for a FIFO and hang
+# it). Its own stderr, where a shell reports "Killed", goes to /dev/null; the program keeps the
+# real one (saved on fd 3) and neither fd 3 nor the pipe. Caught, not ignored, signals: an
 # ignored disposition would survive the exec into the program.
-WAITER_DIR = ".minidock"  # under the container's own /dev (a directory of this run's)
-WAITER_SCRIPT = ('trap : INT QUIT TERM HUP; exec 3>&2 2>/dev/null; ( exec "$@" 2>&3 3>&- ); '
-                 'echo "$?" > /dev/' + WAITER_DIR + '/status')
+WAITER = "/dev/.minidock/busybox"  # in the container's own /dev (a directory of this run's)
 BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
 
 
+def waiter_script(exit_fd: int) -> str:
+    """
+    >>> waiter_script(9)
+    'trap : INT QUIT TERM HUP; exec 3>&2 2>/dev/null; ( exec "$@" 2>&3 3>&- 9>&- ); echo "$?" >&9'
+    """
+    return (f'trap : INT QUIT TERM HUP; exec 3>&2 2>/dev/null; '
+            f'( exec "$@" 2>&3 3>&- {exit_fd}>&- ); echo "$?" >&{exit_fd}')
+
+
 def _is_static_elf(path: str) -> bool:
-    """An ELF executable without an interpreter (PT_INTERP): it runs in any root."""
+    """A 64-bit ELF executable without an interpreter (PT_INTERP): it runs in any root."""
     try:
         with open(path, "rb") as elf:
             header = elf.read(64)
-            if header[:4] != b"\x7fELF" or header[4] != 2:  # 64-bit only
+            if len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2:
                 return False
             order = "little" if header[5] == 1 else "big"
             phoff = int.from_bytes(header[32:40], order)
             phentsize, phnum = (int.from_bytes(header[i:i + 2], order) for i in (54, 56))
+            if phentsize < 4:
+                return False
             elf.seek(phoff)
             table = elf.read(phentsize * phnum)
     except OSError:
@@ -143,29 +155,41 @@ def _is_static_elf(path: str) -> bool:
                    for i in range(0, len(table), phentsize))
 
 
-def _install_waiter(dev: Path, owner: int | None) -> Path | None:
-    """Copy a static busybox into ``dev``/.minidock (a copy: a container running as real root
-    could write through a bind of the host's own); the status file it will write, or None
-    where the host has no static busybox (then proot's own status is all there is)."""
+def _install_waiter(dev: Path) -> bool:
+    """Copy a static busybox to ``WAITER`` under ``dev`` (a copy: a container running as real
+    root could write through a bind of the host's own); False where the host has none (then
+    proot's own status is all there is)."""
     busybox = next((path for path in BUSYBOX_PATHS if _is_static_elf(path)), None)
     if busybox is None:
+        return False
+    target = dev / Path(WAITER).relative_to("/dev")
+    target.parent.mkdir(mode=0o755)
+    shutil.copyfile(busybox, target)
+    target.chmod(0o755)
+    return True
+
+
+def _exit_pipe() -> tuple[int, int]:
+    """A pipe whose write end is fd 10 or above: the waiter's script uses fds 0-3 itself."""
+    read, write = os.pipe2(os.O_CLOEXEC)
+    high = fcntl.fcntl(write, fcntl.F_DUPFD_CLOEXEC, 10)
+    os.close(write)
+    return read, high
+
+
+def _ready(fd: int) -> bool:
+    return bool(select.select([fd], [], [], 0)[0])
+
+
+def _waited_status(fd: int | None) -> int | None:
+    """What the waiter wrote (nothing if it was killed itself, or there was none)."""
+    if fd is None or not _ready(fd):
         return None
-    waiter = dev / WAITER_DIR
-    waiter.mkdir(mode=0o755)
-    shutil.copyfile(busybox, waiter / "busybox")
-    (waiter / "busybox").chmod(0o755)
-    status = waiter / "status"
-    status.touch(mode=0o600)
-    if owner is not None:  # the waiter runs as the container's user
-        os.chown(status, owner, -1)
-    return status
-
-
-def _waited_status(status_file: Path | None) -> int | None:
     try:
-        return int(status_file.read_text()) if status_file is not None else None
-    except (OSError, ValueError):  # the waiter itself was killed before it could write
+        code = int(os.read(fd, 16))
+    except (OSError, ValueError):
         return None
+    return code if 0 <= code <= 255 else None
 
 
 def run_proot(spec: ProcessSpec, status_fd: int) -> int:
@@ -204,15 +228,21 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
         # leave the program with root's power over the host); otherwise fake the ids.
         drop = os.geteuid() == 0 and user.uid != 0
         fake = None if drop else f"{user.uid}:{user.gid}"
-        status_file = _install_waiter(Path(tmp, "dev"), user.uid if drop else None)
-        argv = proot_argv(proot, spec, found, binds, fake_ids=fake,
-                          waiter=None if status_file is None else f"/dev/{WAITER_DIR}/busybox")
-        child = subprocess.Popen(
-            argv, env=command.as_mapping(env), close_fds=True, start_new_session=not spec.tty,
-            user=user.uid if drop else None, group=user.gid if drop else None,
-            extra_groups=list(user.groups) if drop else None,
-        )
-        _status.send(status_fd, pid=_program(child.pid, status_file) or child.pid)
+        exit_r = exit_w = None
+        if _install_waiter(Path(tmp, "dev")):
+            exit_r, exit_w = _exit_pipe()
+        argv = proot_argv(proot, spec, found, binds, fake_ids=fake, exit_fd=exit_w)
+        try:
+            child = subprocess.Popen(
+                argv, env=command.as_mapping(env), close_fds=True,
+                start_new_session=not spec.tty, pass_fds=() if exit_w is None else (exit_w,),
+                user=user.uid if drop else None, group=user.gid if drop else None,
+                extra_groups=list(user.groups) if drop else None,
+            )
+        finally:
+            if exit_w is not None:
+                os.close(exit_w)
+        _status.send(status_fd, pid=_program(child.pid, exit_r) or child.pid)
         os.close(status_fd)
         status = supervise(child.pid)
         if not spec.tty:  # Debian's proot has no --kill-on-exit: end what the program left
@@ -220,19 +250,18 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
                 os.killpg(child.pid, signal.SIGKILL)
             except OSError:
                 pass
-        waited = _waited_status(status_file)
+        waited = _waited_status(exit_r)
+        if exit_r is not None:
+            os.close(exit_r)
         return status if waited is None else waited
 
 
-def _program(proot_pid: int, status_file: Path | None) -> int | None:
+def _program(proot_pid: int, exit_r: int | None) -> int | None:
     """The program's pid: proot's child, or with a waiter the waiter's child (the waiter
     is proot's child once it has left proot's executable)."""
-    def proot_done() -> bool:
-        return _exited(proot_pid)
-    if status_file is None:
-        return _child_that_ran(proot_pid, proot_done)
-
-    def program_done() -> bool:
-        return proot_done() or status_file.stat().st_size > 0
-    waiter = _child_that_ran(proot_pid, program_done)
-    return None if waiter is None else _child_that_ran(waiter, program_done)
+    def done() -> bool:
+        return _exited(proot_pid) or (exit_r is not None and _ready(exit_r))
+    under_proot = _child_that_ran(proot_pid, done)
+    if exit_r is None or under_proot is None:
+        return under_proot
+    return _child_that_ran(under_proot, done)
