@@ -257,8 +257,9 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
 
 
 def _program(proot_pid: int, exit_r: int | None) -> int | None:
-    """The program's pid: proot's child, or with a waiter the waiter's child (the waiter
-    is proot's child once it has left proot's executable)."""
+    """The program's pid, where signals must go (proot itself exits on SIGTERM and leaves the
+    program running, detached): proot's child, or with a waiter the waiter's child (the
+    waiter is proot's child once it has left proot's executable)."""
     def done() -> bool:
         return _exited(proot_pid) or (exit_r is not None and _ready(exit_r))
     under_proot = _child_that_ran(proot_pid, done)
