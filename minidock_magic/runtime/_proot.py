@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import Unavailable, Unsupported
+from ..hostbin import static_busybox
 from . import _status, command, etcfiles
 from .confine import supervise
 from .rootfs import DEV_LINKS, DEVICES
@@ -123,7 +124,6 @@ def _exited(pid: int) -> bool:
 # real one (saved on fd 3) and neither fd 3 nor the pipe. Caught, not ignored, signals: an
 # ignored disposition would survive the exec into the program.
 WAITER = "/dev/.minidock/busybox"  # in the container's own /dev (a directory of this run's)
-BUSYBOX_PATHS = ("/bin/busybox", "/usr/bin/busybox")
 
 
 def waiter_script(exit_fd: int) -> str:
@@ -135,31 +135,11 @@ def waiter_script(exit_fd: int) -> str:
             f'( exec "$@" 2>&3 3>&- {exit_fd}>&- ); echo "$?" >&{exit_fd}')
 
 
-def _is_static_elf(path: str) -> bool:
-    """A 64-bit ELF executable without an interpreter (PT_INTERP): it runs in any root."""
-    try:
-        with open(path, "rb") as elf:
-            header = elf.read(64)
-            if len(header) < 64 or header[:4] != b"\x7fELF" or header[4] != 2:
-                return False
-            order = "little" if header[5] == 1 else "big"
-            phoff = int.from_bytes(header[32:40], order)
-            phentsize, phnum = (int.from_bytes(header[i:i + 2], order) for i in (54, 56))
-            if phentsize < 4:
-                return False
-            elf.seek(phoff)
-            table = elf.read(phentsize * phnum)
-    except OSError:
-        return False
-    return not any(int.from_bytes(table[i:i + 4], order) == 3  # PT_INTERP
-                   for i in range(0, len(table), phentsize))
-
-
 def _install_waiter(dev: Path) -> bool:
     """Copy a static busybox to ``WAITER`` under ``dev`` (a copy: a container running as real
     root could write through a bind of the host's own); False where the host has none (then
     proot's own status is all there is)."""
-    busybox = next((path for path in BUSYBOX_PATHS if _is_static_elf(path)), None)
+    busybox = static_busybox()
     if busybox is None:
         return False
     target = dev / Path(WAITER).relative_to("/dev")
