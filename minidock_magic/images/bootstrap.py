@@ -17,34 +17,18 @@ from pathlib import Path
 from ..content.store import ContentStore
 from ..diff.owners import OwnerMap
 from ..errors import Unavailable
+from ..hostbin import static_busybox as find_busybox
 from ..oci.config import History, ImageConfig, rfc3339
 from ..oci.descriptor import Descriptor
 from .writer import DEFAULT_PATH, layer_descriptor, store_image, store_tree_layer
 
 #: Fixed so that two machines with the same busybox binary make the same image.
 BOOTSTRAP_EPOCH = 0
-BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
-
 PASSWD = ("root:x:0:0:root:/root:/bin/sh\n"
           "nobody:x:65534:65534:nobody:/home:/bin/false\n")
 GROUP = "root:x:0:\nnobody:x:65534:\n"
 DIRS = {"bin": 0o755, "dev": 0o755, "etc": 0o755, "home": 0o755, "proc": 0o755, "root": 0o700,
         "sys": 0o755, "tmp": 0o1777, "usr": 0o755, "var": 0o755}
-
-
-def find_busybox() -> Path | None:
-    for candidate in BUSYBOX_CANDIDATES:
-        path = Path(candidate)
-        if path.is_file() and _is_static(path):
-            return path
-    return None
-
-
-def _is_static(path: Path) -> bool:
-    # A dynamically linked busybox would need the host's libc in the image; only take static ones.
-    # The ELF interpreter path (PT_INTERP, e.g. /lib64/ld-linux-x86-64.so.2) sits near the start.
-    with open(path, "rb") as binary:
-        return b"/ld-" not in binary.read(4096)
 
 
 def _skeleton(root: Path) -> None:

@@ -2,6 +2,11 @@
 
 Like every check, these only look: the container's record, its published ports, its writable
 layer, and one GET of the published page through the host port (what a browser would do).
+
+Both exercises are about a network namespace of the container's own. Where containers get none
+(proot: a pod without user namespaces) a port can only be published as itself and every
+container shares the host's network, so once the student has started (the image ``mysite:1`` or
+a container exists) the answer is "cannot be checked on this host", never a tick.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ import urllib.request
 from typing import Any
 
 from ..containers.publish import stored_bindings
-from .checker import DONE, HINT, TODO, Msg, Outcome, exercise
-from .exercises import _container
+from .backend import container_isolation, has_namespaces
+from .checker import CANNOT, DONE, HINT, TODO, Msg, Outcome, exercise
+from .exercises import _container, _image
 
 
 def free_port() -> int:
@@ -31,9 +37,27 @@ def _get(host: str, port: int) -> str | None:
         return None
 
 
+def _without_network_namespace(engine: Any, *configs: Any) -> Outcome | None:
+    """CANNOT once lesson 9's work has begun where its containers have no network namespace;
+    None where they have one, or where nothing is there yet (then the usual "not yet")."""
+    present = [config for config in configs if config is not None]
+    isolation = container_isolation(present[0] if present else None)  # None: the host's
+    if has_namespaces(isolation) or not (present or _image(engine, "mysite:1")):
+        return None
+    return CANNOT, Msg(f"under {isolation} a container has no network namespace of its own: it "
+                       "shares the host's, so a port is published only as itself (-p 8080:8080) "
+                       "and nothing is forwarded into a container or shared between two; on a "
+                       "host with namespaces the same commands show it",
+                       f"在 {isolation} 下容器没有自己的网络命名空间：它和宿主机共用网络，所以端口只能"
+                       "原样发布（-p 8080:8080），既没有转发进容器，也没有两个容器共用的网络；"
+                       "在有命名空间的机器上，同样的命令就能演示出来")
+
+
 @exercise("9.1", "Your own site", "你自己的网站")
 def own_site(engine: Any) -> Outcome:
     config = _container(engine, "mysite")
+    if (cannot := _without_network_namespace(engine, config)) is not None:
+        return cannot
     if config is None:
         return TODO, Msg("no container named mysite yet: %dock run -d --name mysite -p PORT:80 IMAGE",
                          "还没有名为 mysite 的容器：%dock run -d --name mysite -p 端口:80 镜像")
@@ -63,9 +87,11 @@ def own_site(engine: Any) -> Outcome:
 @exercise("9.2", "Neighbours on one network", "同一个网络里的邻居")
 def neighbour(engine: Any) -> Outcome:
     config = _container(engine, "visitor")
+    site = _container(engine, "mysite")
+    if (cannot := _without_network_namespace(engine, site, config)) is not None:
+        return cannot
     if config is None:
         return TODO, Msg("no container named visitor yet", "还没有名为 visitor 的容器")
-    site = _container(engine, "mysite")
     if site is None or config.network != f"container:{site.id}":
         return HINT, Msg("visitor does not share mysite's network: --network container:mysite",
                          "visitor 没有和 mysite 共用网络：--network container:mysite")

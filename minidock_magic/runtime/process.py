@@ -194,8 +194,6 @@ class RunningProcess:
     def __init__(self, supervisor: Supervisor, pid: int, isolation: Isolation,
                  cgroup_dirs: list[Path], stdio: _Stdio) -> None:
         self._supervisor, self.pid, self.isolation = supervisor, pid, isolation
-        # proot reports a program killed by a signal as status 255; the signal we sent says which.
-        self._sent: int | None = None
         self._cgroup_dirs, self._pumps = cgroup_dirs, stdio.pumps
         self.stdout, self.stderr = stdio.readers
         self._lock = threading.Lock()
@@ -215,8 +213,6 @@ class RunningProcess:
                     os.close(self._pidfd)
                     self._pidfd = None
                 self._status = 128 - returncode if returncode < 0 else returncode
-                if self.isolation is Isolation.PROOT and self._status == 255 and self._sent:
-                    self._status = 128 + self._sent
             return self._status
 
     def poll(self) -> int | None:
@@ -236,7 +232,6 @@ class RunningProcess:
         with self._lock:
             if self._status is not None or self._supervisor.poll() is not None:
                 return
-            self._sent = sig
             try:
                 if self._pidfd is not None:
                     signals.pidfd_send_signal(self._pidfd, sig)

@@ -124,8 +124,7 @@ def write_all(args: argparse.Namespace) -> None:
             started = time.monotonic()
             if not args.no_execute:
                 execute(nb, directory)
-                if not solutions:
-                    record_namespaced(nb, lang)
+                record_namespaced(nb, lang)  # solutions too: an exercise's answer may need it
             nbformat.write(nb, path)
             print(f"{path.relative_to(NOTEBOOKS)}  {time.monotonic() - started:.1f}s", flush=True)
 

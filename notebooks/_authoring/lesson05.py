@@ -168,12 +168,12 @@ CELLS = [
     md("""
         `stop` sends SIGTERM, waits (here 1 second, `-t 1`), then SIGKILL. `sleep` running as PID 1
         ignores SIGTERM, so it gets killed: exit code 137 = 128 + 9 (SIGKILL). (Under proot there
-        is no PID 1: SIGTERM ends `sleep` at once, so the next two cells show a namespaced host's
-        answer, labelled.)
+        is no PID 1: SIGTERM ends `sleep` at once, with exit code 143 = 128 + 15 (SIGTERM), so
+        the next two cells show a namespaced host's answer, labelled.)
     """, """
         `stop` 先发送 SIGTERM，等待一会儿（这里用 `-t 1`，等 1 秒），再发送 SIGKILL。作为 1 号进程运行的 `sleep`
         不理会 SIGTERM，所以它被强行杀掉：退出码 137 = 128 + 9（SIGKILL）。（在 proot 下没有 1 号进程：SIGTERM
-        会立刻结束 `sleep`，所以接下来两个单元格显示的是有命名空间的机器的结果，并有标注。）
+        会立刻结束 `sleep`，退出码是 143 = 128 + 15（SIGTERM），所以接下来两个单元格显示的是有命名空间的机器的结果，并有标注。）
     """),
     code("""
         %%namespaced stop --run

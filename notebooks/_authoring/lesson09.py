@@ -81,16 +81,30 @@ CELLS = [
         `127.0.0.1:PORT` 上监听，并把每个连接转交给容器内部的 80 端口。我们让计算机挑一个空闲的 `PORT`，
         这样本课永远不会和别的程序冲突（docker 用户常写 `-p 8080:80`）。
     """),
-    code("""
-        from minidock_magic.lessons import free_port
-        PORT = free_port()
-        %dock run -d -p {PORT}:80 --name web web:1 httpd -f -p 80 -h /www
-        %dock port web
+    md("""
+        > **On a host without namespaces.** If `isolation()` above says `proot` (Binder and many
+        > hosted JupyterHubs), containers get no network of their own: they share the host's,
+        > so there is nothing to publish into and nothing to keep apart. The cells marked
+        > `%%namespaced` then say so in one line and show, labelled, what a host with namespaces
+        > printed; checks 9.1 and 9.2 answer "⊘ cannot be checked on this host" instead of a tick.
+        > Read them as a demonstration: the commands are the same everywhere.
+    """, """
+        > **在没有命名空间的机器上。** 如果上面的 `isolation()` 显示 `proot`（Binder 和很多在线 JupyterHub 就是这样），容器就没有自己的网络：它们和宿主机共用同一个网络，所以既没有可以转发进去的地方，也没有什么被隔开。这时标有 `%%namespaced` 的单元格会用一行字说明这一点，并显示在有命名空间的机器上记录下来的输出（带有标注）；检查 9.1 和 9.2 会回答"⊘ 在这台机器上无法检查"，而不会打勾。请把它们当作演示来看：命令在哪里都一样。
     """),
     code("""
         import time
         import httpx
+        from minidock_magic.lessons import free_port
+        PORT = free_port()
         url = f"http://127.0.0.1:{PORT}/"
+    """),
+    code("""
+        %%namespaced publish
+        %dock run -d -p {PORT}:80 --name web web:1 httpd -f -p 80 -h /www
+        %dock port web
+    """),
+    code("""
+        %%namespaced fetch
         for attempt in range(100):  # the server needs a moment to start listening
             try:
                 page = httpx.get(url)
@@ -99,9 +113,7 @@ CELLS = [
                 time.sleep(0.1)
         print(page.status_code, page.text)
     """, """
-        import time
-        import httpx
-        url = f"http://127.0.0.1:{PORT}/"
+        %%namespaced fetch
         for attempt in range(100):  # 服务器需要一点时间才开始监听
             try:
                 page = httpx.get(url)
@@ -125,8 +137,9 @@ CELLS = [
         `%dock inspect` 在 `NetworkSettings.Ports` 里显示同样的信息，与 docker 一致：
     """),
     code("""
+        %%namespaced inspect
         details = %dock inspect web
-        details.data[0]["NetworkSettings"]
+        print(details.data[0]["NetworkSettings"])
     """),
     md("""
         ## Two containers, one network
@@ -141,7 +154,8 @@ CELLS = [
         这样 `localhost` 对二者来说是同一个——Kubernetes 同一个 pod 里的容器就是这样互相通信的。
     """),
     code("""
-        %dock run --rm --network container:web busybox wget -qO- http://localhost:80/
+        %%namespaced shared
+        %dock run --rm --network container:web busybox wget -qO- localhost:80
     """),
     md("""
         ## `--network none` and `--network host`
@@ -156,7 +170,9 @@ CELLS = [
         它既访问不到宿主机的 `127.0.0.1:PORT`，也访问不到其他任何地方。发布端口是我们开的唯一一扇门，方向是从外向里。
     """),
     code("""
-        %dock run --rm busybox sh -c 'cat /proc/net/dev | tail -n +3 | cut -d: -f1; wget -qO- http://127.0.0.1:{PORT}/ 2>&1 || echo "no way out"'
+        %%namespaced none
+        %dock run --rm busybox sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1'
+        %dock run --rm busybox sh -c 'wget -qO- {url} 2>&1 || echo no way out'
     """),
     md("""
         `--network host` is the opposite: no namespace of its own, the host's network as it is.
@@ -169,7 +185,8 @@ CELLS = [
         每个容器都是这样：那里只接受 `-p 8080:8080` 这种写法。）
     """),
     code("""
-        %dock run --rm --network host busybox wget -qO- http://127.0.0.1:{PORT}/
+        %%namespaced host
+        %dock run --rm --network host busybox wget -qO- {url}
     """),
     md("""
         ## Exercises
@@ -188,6 +205,7 @@ CELLS = [
     """, """
         # 在这里写你的代码（Dockerfile 可以放在单独的 %%dock build 单元格里）
     """, """
+        %%namespaced site --run
         from pathlib import Path
         Path(HOME, "Dockerfile.mysite").write_text(
             "FROM busybox\\n"
@@ -216,7 +234,9 @@ CELLS = [
     """, """
         # 在这里写你的代码
     """, """
-        %dock run --name visitor --network container:mysite busybox wget -qO /page.html http://localhost/
+        %%namespaced visitor
+        %dock run --network container:mysite --name visitor busybox \\
+            sh -c 'wget -qO /page.html http://localhost/ && cat /page.html'
         %dock diff visitor
     """),
     code('check("9.2")'),

@@ -177,6 +177,29 @@ def test_other_isolation_backends_run_containers(tmp_path, monkeypatch, isolatio
     assert engine.containers.inspect(config.id)["Isolation"] == isolation
 
 
+@pytest.mark.parametrize("how, status", [("stop", 143), ("kill", 137)])
+def test_proot_stop_and_kill_from_another_process_give_dockers_codes(tmp_path, monkeypatch,
+                                                                     how, status):
+    """The shim owns a detached container; `minidock stop`/`kill` signal it from another
+    process. proot would report 255; sleep is not PID 1 there, so SIGTERM ends it: 143."""
+    from minidock_magic.facade import Minidock
+    from minidock_magic.runtime import probe_host
+    from minidock_magic.runtime.spec import Isolation
+    if not probe_host().supports(Isolation.PROOT):
+        pytest.skip("this host cannot run proot: " + "; ".join(probe_host().describe()))
+    monkeypatch.setenv("MINIDOCK_SNAPSHOTTER", "copy")  # proot cannot mount overlays
+    engine = Minidock(tmp_path / "home")
+    engine.containers.run("busybox", RunOptions(command=["sleep", "600"], name="web",
+                                                isolation="proot"), detach=True)
+    cli = [sys.executable, "-m", "minidock_magic.cli", how, "web"]
+    done = subprocess.run(cli + (["-t", "5"] if how == "stop" else []), capture_output=True,
+                          text=True, env={**os.environ, "MINIDOCK_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr
+    assert engine.containers.wait("web") == status
+    assert f"Exited ({status})" in str(engine.containers.ps(all=True))
+    engine.containers.remove("web")
+
+
 def test_proot_refuses_an_overlay_home_before_creating_anything(busybox_engine):
     if not busybox_engine.snapshotter.name.startswith("overlay"):
         pytest.skip("this home uses copy snapshots, which proot can use")

@@ -28,14 +28,7 @@ def too_long(path: Path) -> list[str]:
             for line in cell.source.splitlines() if columns(line) > CODE_LINE_LIMIT]
 
 
-def edition(path: Path):
-    marks = []
-    if path.name.startswith("09-"):
-        marks.append(pytest.mark.xfail(reason="lesson 9 is being rewritten on branch ns9", strict=False))
-    return pytest.param(path, marks=marks, id=str(path.relative_to(NOTEBOOKS)))
-
-
-@pytest.mark.parametrize("path", [edition(path) for path in lesson_notebooks()])
+@pytest.mark.parametrize("path", lesson_notebooks(), ids=lambda path: str(path.relative_to(NOTEBOOKS)))
 def test_no_code_line_is_wider_than_the_editor(path: Path):
     assert too_long(path) == [], f"longer than {CODE_LINE_LIMIT} columns"
 

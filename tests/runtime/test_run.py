@@ -186,3 +186,49 @@ def test_output_into_text_streams_without_fds(rootfs: Path, isolation: Isolation
     status = run(spec(rootfs, "sh", "-c", "printf 'caf\\303\\251\\n'; echo oops >&2"),
                  isolation=isolation, stdout=out, stderr=err)
     assert (status, out.getvalue(), err.getvalue()) == (0, "café\n", "oops\n")
+
+
+def test_a_signal_from_another_process_gives_128_plus_it(rootfs: Path, isolation: Isolation) -> None:
+    """`docker kill` from another process (a CLI while a shim owns the container): the status is
+    the program's, 137, on every backend (proot alone would say 255)."""
+    process = start(spec(rootfs, "sleep", "60"), isolation=isolation)
+    os.kill(process.pid, signal.SIGKILL)  # not process.signal(): nothing in this object knows
+    assert process.wait(timeout=10) == 137
+
+
+@pytest.fixture
+def proot() -> Isolation:
+    if not probe_host().supports(Isolation.PROOT):
+        pytest.skip("this host cannot run proot: " + "; ".join(probe_host().describe()))
+    return Isolation.PROOT
+
+
+@pytest.mark.parametrize("script, status", [
+    ("kill -9 $$", 137),
+    ("kill -15 $$", 143),
+    ("sleep 0.3 & kill -9 $$", 137),  # a child exits normally after it: still the program's
+    ("exit 255", 255),
+    ("sleep 0.3 & exit 4", 4),
+])
+def test_under_proot_a_program_killed_by_any_signal_reports_128_plus_it(
+        rootfs: Path, proot: Isolation, script: str, status: int) -> None:
+    """Under proot the program is not PID 1, so it can be killed by a signal nobody in the
+    engine sent: its status is docker's 128+signal, not proot's 255 (or a child's 0)."""
+    result = capture(spec(rootfs, "sh", "-c", script), proot)
+    assert result.status == status, result.err
+    assert result.err == ""  # the waiter's shell says nothing ("Killed") of its own
+
+
+def test_under_proot_sigterm_from_another_process_gives_143(rootfs: Path, proot: Isolation) -> None:
+    process = start(spec(rootfs, "sleep", "60"), isolation=proot)
+    os.kill(process.pid, signal.SIGTERM)  # not PID 1: the default action ends it
+    assert process.wait(timeout=10) == 143
+
+
+def test_under_proot_signals_reach_the_program_not_its_waiter(rootfs: Path, proot: Isolation) -> None:
+    script = 'trap "exit 7" TERM; echo "$$"; while :; do sleep 0.1; done'
+    process = start(spec(rootfs, "sh", "-c", script), isolation=proot, stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    assert int(process.stdout.readline()) == process.pid
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=10) == 7
