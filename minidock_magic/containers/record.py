@@ -4,7 +4,8 @@ Each container has a directory ``containers/<id>/`` holding ``config.json``, ``s
 ``container.log``, every JSON file written atomically, so a crash never leaves a half record.
 The directory name is the 64-hex id we generated, never user text.
 
-Only ``config.json`` is also made durable (fsync). The state changes at every start and exit,
+Only ``config.json`` is also made durable (fsync), and only for a container that outlives its
+run (an ``--rm`` one is removed when it exits anyway). The state changes at every start and exit,
 and what it says is checked anyway: a "running" container whose process is gone is found out
 from its pid and start time (``Lifecycle.state``). So a power cut may lose a state write, never
 the container; a state file it left empty reads as "exited".
@@ -109,8 +110,10 @@ class ContainerStore:
             directory = self._dir(config.id)
             private_dir(self.root)
             directory.mkdir(mode=PRIVATE_DIR)
-            atomic_write_bytes(directory / "config.json", json.dumps(asdict(config)).encode())
-            self.save_state(config.id, ContainerState())
+            # No state.json yet: a record without one reads as "created" (``state``). An --rm
+            # container's record goes when it exits, so surviving a power cut is not its job.
+            atomic_write_bytes(directory / "config.json", json.dumps(asdict(config)).encode(),
+                               durable=not config.auto_remove)
 
     def list(self) -> list[ContainerConfig]:
         if not self.root.is_dir():
@@ -135,7 +138,7 @@ class ContainerStore:
         except FileNotFoundError:
             if not (path.parent / "config.json").is_file():
                 raise NotFound(f"No such container: {container_id}") from None
-            return ContainerState()  # being created this very moment
+            return ContainerState()  # created, never started: create writes no state
         except ValueError:  # left empty by a power cut (it is written without fsync)
             return ContainerState(status="exited", error="its state was lost when the host stopped")
         return ContainerState(**data)

@@ -141,7 +141,7 @@ class Containers:
             code = self.lifecycle.run_attached(config, stdout=stdout, stderr=stderr, stdin=stdin)
         finally:
             if options.auto_remove:
-                self.remove(config.id, force=True)
+                self._remove(config, force=True)
         return config, code
 
     def start(self, text: str, *, attach: bool = False, stdout: Any = None,
@@ -171,7 +171,9 @@ class Containers:
         return self.lifecycle.wait(self.get(text))
 
     def remove(self, text: str, *, force: bool = False) -> ContainerConfig:
-        config = self.get(text)
+        return self._remove(self.get(text), force=force)
+
+    def _remove(self, config: ContainerConfig, *, force: bool) -> ContainerConfig:
         if self.lifecycle.running(config):
             if not force:
                 raise Conflict(f"You cannot remove a running container {config.short_id}. Stop the "

@@ -62,12 +62,15 @@ def _copy_fd(source: int, target: int, *, close_target: bool) -> None:
             os.close(target)
 
 
-def _same_output(stdout: Stream, stderr: Stream) -> bool:
+def same_output(stdout: Stream, stderr: Stream) -> bool:
     """Whether the caller wants both streams in one place (``STDOUT``, or the very same file or
-    fd): then the container gets one pipe for both, so the order it wrote them in is kept.
+    fd, ``DEVNULL`` included): then the container gets one pipe for both, so the order it wrote
+    them in is kept.
 
-    >>> _same_output(None, subprocess.STDOUT), _same_output(7, 7), _same_output(None, None)
+    >>> same_output(None, subprocess.STDOUT), same_output(7, 7), same_output(None, None)
     (True, True, False)
+    >>> same_output(subprocess.DEVNULL, subprocess.DEVNULL)
+    True
     """
     if stderr == subprocess.STDOUT:
         return True
@@ -96,7 +99,7 @@ class _Stdio:
                 raise InvalidArgument("a container's stdin can be a file, an fd or DEVNULL, "
                                       "not PIPE")
             out = self._output(stdout, 1, 0)
-            err = out if _same_output(stdout, stderr) else self._output(stderr, 2, 1)
+            err = out if same_output(stdout, stderr) else self._output(stderr, 2, 1)
             self.fds = (self._input(stdin), out, err)
         except BaseException:
             self.close()
