@@ -2,12 +2,16 @@
 
 One child (``_init.become_supervisor``), two ways to make it:
 
-- the caller has exactly one thread (the CLI, a detached container's shim): fork it directly,
-  about a millisecond;
-- otherwise (a Jupyter kernel, a test runner): ask the fork server (``_forkserver``), spawned
-  once per engine process and re-spawned if it died. Forking a threaded process and running
-  Python in the child can deadlock on a lock another thread held, so this is the only safe way
-  that avoids a fresh interpreter (~60 ms) per container.
+- the caller has exactly one thread and starts its first container (the CLI, a detached
+  container's shim): fork it directly, about a millisecond;
+- otherwise (a Jupyter kernel, a test runner, a script that starts many): ask the fork server
+  (``_forkserver``), spawned once per engine process and re-spawned if it died. Forking a
+  threaded process and running Python in the child can deadlock on a lock another thread held,
+  so this is the only safe way that avoids a fresh interpreter (~60 ms) per container. For a
+  long-lived single-threaded engine it is the cheaper way too: the server's small image forks
+  in a fraction of the time, and the engine's own memory is left alone — after each fork of
+  the engine, both it and the child take a copy-on-write fault on every page either writes
+  (a thousand or more each, several ms of CPU per container).
 
 Either way the caller gets a ``Supervisor``: its pid, and ``poll``/``wait`` with ``Popen``'s
 ``returncode`` convention (negative: killed by that signal).
@@ -254,14 +258,26 @@ def single_threaded() -> bool:
         return False
 
 
+#: Whether this process has forked a supervisor itself: only its first container is started so.
+_forked_directly = False
+
+
+def _fork_directly() -> bool:
+    """A process with one thread forks its first supervisor itself (a CLI's one `run` would pay
+    more for a fork server than it saves); one that starts a second is long-lived, and gets a
+    fork server from then on."""
+    return not _forked_directly and _server is None and single_threaded()
+
+
 def launch(stdio: tuple[int, int, int], status_fd: int, payload_fd: int, *,
            new_session: bool) -> Supervisor:
     """Fork a supervisor that will read its payload from ``payload_fd``, report on
     ``status_fd`` and give the container ``stdio``. The caller keeps (and closes) its fds."""
-    if single_threaded():
-        from ._init import become_supervisor, warm_up
+    global _forked_directly
+    if _fork_directly():
+        from ._init import become_supervisor
 
-        warm_up()  # once per process: later containers fork with the filter ready
+        _forked_directly = True
         pid = os.fork()
         if pid == 0:
             become_supervisor(stdio, status_fd, payload_fd, new_session=new_session)

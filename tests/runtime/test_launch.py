@@ -74,6 +74,27 @@ def test_a_single_threaded_caller_forks_the_supervisor_itself(rootfs: Path,
     assert (got["status"], str(got["out"]).split()) == (3, ["0", "1", "2", "3"])
 
 
+def test_a_single_threaded_callers_second_container_comes_from_the_fork_server(
+        rootfs: Path, isolation: Isolation) -> None:
+    # A process that starts a second container is long-lived: forking its (big) self for each
+    # one would cost it and the child a copy-on-write fault on every page either writes.
+    got = _run_script(f"""
+        from minidock_magic.runtime import launch, start
+        from tests.runtime.helpers import spec
+        parents = []
+        for code in (3, 4, 5):
+            p = start(spec({str(rootfs)!r}, "sh", "-c", f"exit {{code}}"),
+                      isolation={isolation.value!r})
+            own = [l for l in open(f"/proc/{{p._supervisor.pid}}/status") if l.startswith("PPid:")]
+            parents.append((int(own[0].split()[1]), p.wait()))
+        print(json.dumps({{"parents": parents, "me": os.getpid(),
+                          "server": launch._server.process.pid, "alone": launch.single_threaded()}}))
+    """)
+    me, server = got["me"], got["server"]
+    assert got["alone"] is True
+    assert got["parents"] == [[me, 3], [server, 4], [server, 5]]
+
+
 def test_a_threaded_caller_gets_supervisors_from_the_fork_server(
         rootfs: Path, isolation: Isolation, threaded: None) -> None:
     process = start(spec(rootfs, "sleep", "30"), isolation=isolation)
