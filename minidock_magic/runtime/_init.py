@@ -117,8 +117,11 @@ def run_payload(payload: dict[str, Any], status_fd: int) -> int:
 
 
 def warm_up() -> None:
-    """Build the default seccomp filter now, in the process that will fork supervisors, so each
-    container inherits it compiled (a missing libseccomp is reported by the container's start)."""
+    """Work every container start would repeat, done once in the process that forks the
+    supervisors (the fork server), so each container inherits it done: the default seccomp
+    filter compiled (a missing libseccomp is reported by the container's start) and the
+    kernel's last capability read."""
+    _libc.last_capability()
     try:
         seccomp.builtin_program(capabilities.DEFAULT)
     except Unavailable:
