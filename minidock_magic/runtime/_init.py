@@ -75,7 +75,7 @@ def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> i
     if joined is not None:
         netns.enter(joined)  # its user namespace (a rootless one's), then its network
     if in_userns:
-        plan = idmap.plan()
+        plan = idmap.plan_for_containers()
         full_map = plan.full
     if in_userns and (joined is None or joined.user is None):
         idmap.enter_user_namespace(flags, plan)
@@ -119,9 +119,11 @@ def run_payload(payload: dict[str, Any], status_fd: int) -> int:
 def warm_up() -> None:
     """Work every container start would repeat, done once in the process that forks the
     supervisors (the fork server), so each container inherits it done: the default seccomp
-    filter compiled (a missing libseccomp is reported by the container's start) and the
-    kernel's last capability read."""
+    filter compiled (a missing libseccomp is reported by the container's start), the
+    kernel's last capability read and, for a user without privileges, the id mapping planned."""
     _libc.last_capability()
+    if os.geteuid() != 0:
+        idmap.plan_for_containers()
     try:
         seccomp.builtin_program(capabilities.DEFAULT)
     except Unavailable:
