@@ -26,6 +26,7 @@ from typing import Any, BinaryIO
 
 from ..content.atomic import PRIVATE_DIR, PRIVATE_FILE, atomic_write_bytes, locked, private_dir
 from ..errors import AlreadyExists, InvalidArgument, NotFound
+from .names import random_name
 
 NAME_GRAMMAR = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")  # docker's container name rule
 ID_GRAMMAR = re.compile(r"^[0-9a-f]{64}\Z")
@@ -98,15 +99,20 @@ class ContainerStore:
                      PRIVATE_FILE)
         return os.fdopen(fd, "ab")
 
-    def create(self, config: ContainerConfig) -> None:
-        if not NAME_GRAMMAR.match(config.name):
+    def create(self, config: ContainerConfig) -> ContainerConfig:
+        """Record ``config``; without a name it gets a random one no other container has. The
+        names in use are read once, under the lock that makes the choice race-free."""
+        if config.name and not NAME_GRAMMAR.match(config.name):
             raise InvalidArgument(f"invalid container name {config.name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
                                   "are allowed")
         with locked(self._lock_path):
-            for other in self.list():
-                if other.name == config.name:
-                    raise AlreadyExists(f'Conflict. The container name "/{config.name}" is already in '
-                                        f"use by container {other.id}. Remove it or pick another name.")
+            taken = {other.name: other.id for other in self.list()}
+            if not config.name:
+                config = replace(config, name=random_name(set(taken)))
+            elif config.name in taken:
+                raise AlreadyExists(f'Conflict. The container name "/{config.name}" is already in '
+                                    f"use by container {taken[config.name]}. Remove it or pick another "
+                                    "name.")
             directory = self._dir(config.id)
             private_dir(self.root)
             directory.mkdir(mode=PRIVATE_DIR)
@@ -114,6 +120,7 @@ class ContainerStore:
             # container's record goes when it exits, so surviving a power cut is not its job.
             atomic_write_bytes(directory / "config.json", json.dumps(asdict(config)).encode(),
                                durable=not config.auto_remove)
+        return config
 
     def list(self) -> list[ContainerConfig]:
         if not self.root.is_dir():

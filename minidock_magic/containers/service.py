@@ -21,7 +21,6 @@ from ..runtime.seccomp import describe as describe_seccomp
 from ..snapshots.base import Snapshotter
 from . import processes
 from .lifecycle import Lifecycle, default_isolation, shares_host_network
-from .names import random_name
 from .options import RunOptions, parse_signal, process_argv, process_env, seccomp_setting
 from .publish import (
     PortBinding,
@@ -85,7 +84,9 @@ class Containers:
                                   "%config DockMagics.home = a new home)")
         network = self._network(options.network)
         published = self._published(options, network, run.get("ExposedPorts"))
-        name = (options.name or random_name({c.name for c in self.store.list()})).lstrip("/")
+        name = (options.name or "").lstrip("/")  # none: the store picks a free one
+        if options.name and not name:
+            raise InvalidArgument(f"invalid container name {options.name!r}")
         limits = {k: v for k, v in (("memory", options.memory), ("cpus", options.cpus),
                                     ("pids", options.pids_limit)) if v is not None} or None
         container_id = new_id()
@@ -102,7 +103,7 @@ class Containers:
             security_opt=list(options.security_opt),
             seccomp=seccomp_setting(options.security_opt), created=now(),
             ports=[binding.to_json() for binding in published])
-        self.store.create(config)  # name conflicts are refused before anything is prepared
+        config = self.store.create(config)  # a name conflict is refused before anything is prepared
         try:
             self.snapshotter.prepare(config.snapshot, parent)
         except BaseException:

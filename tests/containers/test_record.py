@@ -20,8 +20,7 @@ def make(store: ContainerStore, name: str, *, auto_remove: bool = False) -> Cont
     config = ContainerConfig(id=new_id(), name=name, image="busybox", image_id="sha256:x",
                              image_target={}, snapshot="s", parent_snapshot=None, argv=["true"],
                              env=[], auto_remove=auto_remove)
-    store.create(config)
-    return config
+    return store.create(config)
 
 
 def test_only_the_config_is_synced(store: ContainerStore, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,3 +68,12 @@ def test_find_by_id_name_and_prefix(store: ContainerStore) -> None:
     assert store.find(db.id[:20]) == db
     with pytest.raises(NotFound):
         store.find("0" * 64)
+
+
+def test_without_a_name_the_store_picks_a_free_one(store: ContainerStore) -> None:
+    taken = {make(store, "web").name}
+    for _ in range(5):
+        config = make(store, "")
+        assert config.name not in taken
+        assert store.find(config.name).id == config.id
+        taken.add(store.config(config.id).name)
