@@ -63,15 +63,33 @@ def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
 def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> int:
     # Built out here: libseccomp is loaded from the host, never from the container's files.
     syscall_filter = seccomp.program_for(spec.seccomp, capabilities.DEFAULT)
+    in_userns, full_map = enter_namespaces(isolation, spec.network)
+    pid = os.fork()
+    if pid == 0:  # PID 1 of the new PID namespace
+        status = command.ENGINE_ERROR
+        try:
+            status = exec_in_container(spec, status_fd, in_userns=in_userns, full_map=full_map,
+                                       syscall_filter=syscall_filter)
+        except BaseException as exc:  # noqa: BLE001 - everything must reach the engine
+            _status.send_error(status_fd, exc)
+        os._exit(status)
+    _status.send(status_fd, pid=pid)
+    os.close(status_fd)
+    return confine.supervise(pid)
+
+
+def enter_namespaces(isolation: Isolation, network: str) -> tuple[bool, bool]:
+    """Move this process into the container's new namespaces (its children get the new PID
+    namespace); whether that includes a user namespace, and whether its map is full."""
     if isolation is Isolation.NAMESPACES and os.geteuid() != 0:
         from .probe import choose
         raise Unavailable(f"isolation=namespaces needs root; use {choose('rootless')}")
     in_userns = isolation is Isolation.ROOTLESS
     flags = _libc.CLONE_NEWNS | _libc.CLONE_NEWPID | _libc.CLONE_NEWUTS | _libc.CLONE_NEWIPC
-    if spec.network == "none":
+    if network == "none":
         flags |= _libc.CLONE_NEWNET
     full_map = False
-    joined = netns.join_for(spec.network)  # --network container:NAME
+    joined = netns.join_for(network)  # --network container:NAME
     if joined is not None:
         netns.enter(joined)  # its user namespace (a rootless one's), then its network
     if in_userns:
@@ -86,18 +104,7 @@ def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> i
             from .probe import choose
             raise Unavailable(f"this host refuses new namespaces ({exc.strerror}); "
                               f"use {choose('rootless')}, or {choose('proot')}") from None
-    pid = os.fork()
-    if pid == 0:  # PID 1 of the new PID namespace
-        status = command.ENGINE_ERROR
-        try:
-            status = exec_in_container(spec, status_fd, in_userns=in_userns, full_map=full_map,
-                                       syscall_filter=syscall_filter)
-        except BaseException as exc:  # noqa: BLE001 - everything must reach the engine
-            _status.send_error(status_fd, exc)
-        os._exit(status)
-    _status.send(status_fd, pid=pid)
-    os.close(status_fd)
-    return confine.supervise(pid)
+    return in_userns, full_map
 
 
 def run_payload(payload: dict[str, Any], status_fd: int) -> int:

@@ -191,11 +191,13 @@ class ForkServer:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def fork(self, fds: list[int], *, new_session: bool) -> int:
-        """Have the server fork a supervisor with ``fds``; its pid. ``OSError`` before the
-        request went out (safe to retry), ``Unavailable`` after."""
+    def fork(self, fds: list[int], *, new_session: bool, shape: dict[str, str] | None) -> int:
+        """Have the server start a supervisor with ``fds`` (a spare of ``shape``, if it has
+        one: ``_spare``); its pid. ``OSError`` before the request went out (safe to retry),
+        ``Unavailable`` after."""
         import socket  # imported by __init__ already
-        socket.send_fds(self._sock, [json.dumps({"new_session": new_session}).encode()], fds)
+        request = {"new_session": new_session, "shape": shape}
+        socket.send_fds(self._sock, [json.dumps(request).encode()], fds)
         reply = self._sock.recv(4096)
         if not reply:
             raise Unavailable("the runtime's fork server exited while starting a container")
@@ -217,7 +219,7 @@ _server: ForkServer | None = None
 _server_lock = threading.Lock()
 
 
-def _via_server(fds: list[int], new_session: bool) -> int:
+def _via_server(fds: list[int], new_session: bool, shape: dict[str, str] | None) -> int:
     global _server
     with _server_lock:
         for attempt in range(2):
@@ -226,7 +228,7 @@ def _via_server(fds: list[int], new_session: bool) -> int:
                     _server.close()
                 _server = ForkServer()
             try:
-                return _server.fork(fds, new_session=new_session)
+                return _server.fork(fds, new_session=new_session, shape=shape)
             except OSError as exc:  # it died before our request reached it: a new one, once
                 _server.close()
                 _server = None
@@ -270,9 +272,10 @@ def _fork_directly() -> bool:
 
 
 def launch(stdio: tuple[int, int, int], status_fd: int, payload_fd: int, *,
-           new_session: bool) -> Supervisor:
+           new_session: bool, shape: dict[str, str] | None = None) -> Supervisor:
     """Fork a supervisor that will read its payload from ``payload_fd``, report on
-    ``status_fd`` and give the container ``stdio``. The caller keeps (and closes) its fds."""
+    ``status_fd`` and give the container ``stdio``. The caller keeps (and closes) its fds.
+    ``shape`` (``_spare.shape_of``) lets the fork server serve it with a spare."""
     global _forked_directly
     if _fork_directly():
         from ._init import become_supervisor
@@ -284,7 +287,7 @@ def launch(stdio: tuple[int, int, int], status_fd: int, payload_fd: int, *,
         return ForkedSupervisor(pid)
     exit_r, exit_w = os.pipe2(os.O_CLOEXEC)
     try:
-        pid = _via_server([*stdio, status_fd, payload_fd, exit_w], new_session)
+        pid = _via_server([*stdio, status_fd, payload_fd, exit_w], new_session, shape)
     except BaseException:
         os.close(exit_r)
         raise

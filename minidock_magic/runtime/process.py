@@ -295,8 +295,10 @@ def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
         if spec.limits else []
     payload = {"spec": spec.to_dict(), "isolation": isolation.value,
                "cgroups": [str(d) for d in cgroup_dirs]}
+    from ._spare import shape_of
     return _launched(payload, isolation, cgroup_dirs, (stdin, stdout, stderr),
-                     new_session=not spec.tty)
+                     new_session=not spec.tty,
+                     shape=shape_of(isolation, spec.network, bool(cgroup_dirs)))
 
 
 def exec_in(spec: ExecSpec, *, stdout: Stream = None, stderr: Stream = None,
@@ -312,7 +314,8 @@ def exec_in(spec: ExecSpec, *, stdout: Stream = None, stderr: Stream = None,
 
 
 def _launched(payload: dict[str, Any], isolation: Isolation, cgroup_dirs: list[Path],
-              streams: tuple[Stream, Stream, Stream], *, new_session: bool) -> RunningProcess:
+              streams: tuple[Stream, Stream, Stream], *, new_session: bool,
+              shape: dict[str, str] | None = None) -> RunningProcess:
     """Fork a supervisor, hand it ``payload`` and wait until its program runs (or failed)."""
     try:
         stdio = _Stdio(*streams)
@@ -322,7 +325,7 @@ def _launched(payload: dict[str, Any], isolation: Isolation, cgroup_dirs: list[P
     status_r, status_w = os.pipe2(os.O_CLOEXEC)
     payload_r, payload_w = os.pipe2(os.O_CLOEXEC)
     try:
-        supervisor = launch(stdio.fds, status_w, payload_r, new_session=new_session)
+        supervisor = launch(stdio.fds, status_w, payload_r, new_session=new_session, shape=shape)
     except BaseException:
         for fd in (status_r, payload_w):
             os.close(fd)

@@ -109,6 +109,30 @@ def test_a_threaded_caller_gets_supervisors_from_the_fork_server(
     assert server.alive()  # one server for every container of this engine
 
 
+NAMESPACE_KINDS = ("net", "mnt", "pid", "uts", "ipc")
+
+
+def test_every_container_of_the_fork_server_gets_namespaces_of_its_own(
+        rootfs: Path, isolation: Isolation, threaded: None) -> None:
+    # From the second container of a shape on, the server hands out a spare made in advance:
+    # its namespaces must be as fresh as a forked supervisor's, never shared with another
+    # container's (compared while all live: the kernel recycles a freed namespace's number).
+    if isolation is Isolation.PROOT:
+        pytest.skip("proot containers have no namespaces")
+    running = [start(spec(rootfs, "sleep", "30"), isolation=isolation) for _ in range(4)]
+    try:
+        seen = [{kind: os.readlink(f"/proc/{p.pid}/ns/{kind}") for kind in NAMESPACE_KINDS}
+                for p in running]
+    finally:
+        for process in running:
+            process.signal(signal.SIGKILL)
+            process.wait(timeout=10)
+    own = {kind: os.readlink(f"/proc/self/ns/{kind}") for kind in NAMESPACE_KINDS}
+    for kind in NAMESPACE_KINDS:
+        ids = [namespaces[kind] for namespaces in seen]
+        assert len(set(ids)) == len(running) and own[kind] not in ids, (kind, ids)
+
+
 def test_a_killed_fork_server_is_replaced(rootfs: Path, isolation: Isolation,
                                           threaded: None) -> None:
     first = start(spec(rootfs, "true"), isolation=isolation)
@@ -146,12 +170,19 @@ def test_the_fork_server_exits_with_its_engine(rootfs: Path, isolation: Isolatio
         from minidock_magic.runtime import launch, start
         from tests.runtime.helpers import spec
         stop = threading.Event(); t = threading.Thread(target=stop.wait); t.start()
-        assert start(spec({str(rootfs)!r}, "true"), isolation={isolation.value!r}).wait() == 0
+        for _ in range(2):  # the second leaves a spare behind (supervisor and PID 1)
+            assert start(spec({str(rootfs)!r}, "true"), isolation={isolation.value!r}).wait() == 0
         stop.set(); t.join()
-        print(json.dumps({{"server": launch._server.process.pid}}))
+        server = launch._server.process.pid
+        children = [int(p) for p in os.listdir("/proc") if p.isdigit()
+                    and open(f"/proc/{{p}}/stat").read().rsplit(")", 1)[1].split()[1] == str(server)]
+        print(json.dumps({{"server": server, "children": children}}))
     """)
     server = int(got["server"])  # type: ignore[call-overload]
+    left = [server, *got["children"]]  # type: ignore[misc]
+    if isolation is not Isolation.PROOT:  # proot has no namespaces to prepare: no spare
+        assert len(left) > 1  # the spare's supervisor
     deadline = time.monotonic() + 10
-    while Path(f"/proc/{server}").exists() and time.monotonic() < deadline:
+    while any(Path(f"/proc/{pid}").exists() for pid in left) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not Path(f"/proc/{server}").exists()
+    assert not [pid for pid in left if Path(f"/proc/{pid}").exists()]
