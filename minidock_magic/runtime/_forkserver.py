@@ -56,11 +56,14 @@ class Spares:
         self.spare: Spare | None = None
 
     def take(self, shape: dict[str, str] | None) -> Spare | None:
+        """The spare for a request of ``shape``, if there is one. A request no spare could
+        serve (``exec``, limits) leaves it for the next; one of another shape replaces it."""
+        if shape is None or self.spare is None:
+            return None
         spare, self.spare = self.spare, None
-        if spare is not None and shape is not None and spare.shape == shape:
+        if spare.shape == shape:
             return spare
-        if spare is not None:
-            spare.close()
+        spare.close()
         return None
 
     def refill(self, shape: dict[str, str] | None) -> None:

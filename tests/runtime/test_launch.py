@@ -186,3 +186,23 @@ def test_the_fork_server_exits_with_its_engine(rootfs: Path, isolation: Isolatio
     while any(Path(f"/proc/{pid}").exists() for pid in left) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in left if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_spare_waits_through_requests_it_cannot_serve() -> None:
+    from minidock_magic.runtime._forkserver import Spares
+
+    class Stub:
+        def __init__(self, shape: dict[str, str]) -> None:
+            self.shape, self.closed = shape, False
+
+        def close(self) -> None:
+            self.closed = True
+
+    none = {"isolation": "namespaces", "network": "none"}
+    spares = Spares()
+    spare = spares.spare = Stub(none)  # type: ignore[assignment]
+    assert spares.take(None) is None and spares.spare is spare  # exec, limits: kept
+    assert spares.take(dict(none)) is spare and spares.spare is None  # same shape: used
+    spare = spares.spare = Stub(none)  # type: ignore[assignment]
+    assert spares.take({"isolation": "namespaces", "network": "host"}) is None
+    assert spare.closed and spares.spare is None  # another shape: dropped (refilled after)
