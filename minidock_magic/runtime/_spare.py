@@ -100,7 +100,10 @@ def _become_spare(sock: socket.socket, shape: dict[str, str]) -> NoReturn:
             os.close(fd)
         ours.close()
         status = confine.supervise(pid)
-    except BaseException:  # noqa: BLE001 - nothing may unwind into the fork server's code
+    except BaseException as exc:  # noqa: BLE001 - nothing may unwind into the server's code
+        if os.environ.get("MINIDOCK_DEBUG"):  # a spare that fails is only a missed shortcut
+            import traceback
+            traceback.print_exception(exc)
         if pid > 0:
             try:
                 os.kill(pid, signal.SIGKILL)
