@@ -102,9 +102,14 @@ class Lifecycle:
         if self.running(config):
             raise Conflict(f"container {config.name} is already running")
         with self.store.open_log(config.id) as log:
+            from ..runtime.process import same_output
+            out = Tee(stdout, log)
+            # Both streams bound for one place (DEVNULL too) share one Tee, which the runtime
+            # then gives the container as one pipe: the order of its writes is kept, in the log
+            # too, and one pump thread does the copying instead of two.
+            err = out if same_output(stdout, stderr) else Tee(stderr, log)
             process, forwarder = self.launch(config, isolation=config.isolation or isolation,
-                                             stdout=Tee(stdout, log), stderr=Tee(stderr, log),
-                                             stdin=stdin)
+                                             stdout=out, stderr=err, stdin=stdin)
             try:
                 code = process.wait()
             except BaseException:
@@ -222,7 +227,8 @@ class Lifecycle:
 
 
 class Tee:
-    """Write container output to the caller's stream and the container's log at once."""
+    """Write container output to the caller's stream and the container's log at once. The
+    caller's stream is a file object, an fd, ``DEVNULL`` (the log only) or None (the log only)."""
 
     def __init__(self, target: Any, log: BinaryIO) -> None:
         self.target, self.log = target, log
@@ -230,7 +236,10 @@ class Tee:
     def write(self, data: bytes) -> int:
         self.log.write(data)
         self.log.flush()
-        if self.target is not None:
+        if isinstance(self.target, int):
+            if self.target >= 0:
+                _write_fd(self.target, data)
+        elif self.target is not None:
             buffer = getattr(self.target, "buffer", None)
             if buffer is not None:
                 buffer.write(data)
@@ -246,6 +255,12 @@ class Tee:
 
     def flush(self) -> None:
         self.log.flush()
+
+
+def _write_fd(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def shares_host_network(network: str, isolation: str) -> str:

@@ -4,7 +4,8 @@ Each container has a directory ``containers/<id>/`` holding ``config.json``, ``s
 ``container.log``, every JSON file written atomically, so a crash never leaves a half record.
 The directory name is the 64-hex id we generated, never user text.
 
-Only ``config.json`` is also made durable (fsync). The state changes at every start and exit,
+Only ``config.json`` is also made durable (fsync), and only for a container that outlives its
+run (an ``--rm`` one is removed when it exits anyway). The state changes at every start and exit,
 and what it says is checked anyway: a "running" container whose process is gone is found out
 from its pid and start time (``Lifecycle.state``). So a power cut may lose a state write, never
 the container; a state file it left empty reads as "exited".
@@ -24,6 +25,7 @@ from typing import Any, BinaryIO
 
 from ..content.atomic import PRIVATE_DIR, PRIVATE_FILE, atomic_write_bytes, locked, private_dir
 from ..errors import AlreadyExists, InvalidArgument, NotFound
+from .names import random_name
 
 NAME_GRAMMAR = re.compile(r"^/?[a-zA-Z0-9][a-zA-Z0-9_.-]*\Z")  # docker's container name rule
 ID_GRAMMAR = re.compile(r"^[0-9a-f]{64}\Z")
@@ -102,20 +104,28 @@ class ContainerStore:
                      PRIVATE_FILE)
         return os.fdopen(fd, "ab")
 
-    def create(self, config: ContainerConfig) -> None:
-        if not NAME_GRAMMAR.match(config.name):
+    def create(self, config: ContainerConfig) -> ContainerConfig:
+        """Record ``config``; without a name it gets a random one no other container has. The
+        names in use are read once, under the lock that makes the choice race-free."""
+        if config.name and not NAME_GRAMMAR.match(config.name):
             raise InvalidArgument(f"invalid container name {config.name!r}: only [a-zA-Z0-9][a-zA-Z0-9_.-] "
                                   "are allowed")
         with locked(self._lock_path):
-            for other in self.list():
-                if other.name == config.name:
-                    raise AlreadyExists(f'Conflict. The container name "/{config.name}" is already in '
-                                        f"use by container {other.id}. Remove it or pick another name.")
+            taken = {other.name: other.id for other in self.list()}
+            if not config.name:
+                config = replace(config, name=random_name(set(taken)))
+            elif config.name in taken:
+                raise AlreadyExists(f'Conflict. The container name "/{config.name}" is already in '
+                                    f"use by container {taken[config.name]}. Remove it or pick another "
+                                    "name.")
             directory = self._dir(config.id)
             private_dir(self.root)
             directory.mkdir(mode=PRIVATE_DIR)
-            atomic_write_bytes(directory / "config.json", json.dumps(asdict(config)).encode())
-            self.save_state(config.id, ContainerState())
+            # No state.json yet: a record without one reads as "created" (``state``). An --rm
+            # container's record goes when it exits, so surviving a power cut is not its job.
+            atomic_write_bytes(directory / "config.json", json.dumps(asdict(config)).encode(),
+                               durable=not config.auto_remove)
+        return config
 
     def list(self) -> list[ContainerConfig]:
         if not self.root.is_dir():
@@ -140,7 +150,7 @@ class ContainerStore:
         except FileNotFoundError:
             if not (path.parent / "config.json").is_file():
                 raise NotFound(f"No such container: {container_id}") from None
-            return ContainerState()  # being created this very moment
+            return ContainerState()  # created, never started: create writes no state
         except ValueError:  # left empty by a power cut (it is written without fsync)
             return ContainerState(status="exited", error="its state was lost when the host stopped")
         return ContainerState(**data)

@@ -21,7 +21,6 @@ from ..runtime.seccomp import describe as describe_seccomp
 from ..snapshots.base import Snapshotter
 from . import processes
 from .lifecycle import Lifecycle, default_isolation, shares_host_network
-from .names import random_name
 from .options import RunOptions, parse_signal, process_argv, process_env, seccomp_setting
 from .publish import (
     PortBinding,
@@ -85,7 +84,9 @@ class Containers:
                                   "%config DockMagics.home = a new home)")
         network = self._network(options.network)
         published = self._published(options, network, run.get("ExposedPorts"))
-        name = (options.name or random_name({c.name for c in self.store.list()})).lstrip("/")
+        name = (options.name or "").lstrip("/")  # none: the store picks a free one
+        if options.name and not name:
+            raise InvalidArgument(f"invalid container name {options.name!r}")
         limits = {k: v for k, v in (("memory", options.memory), ("cpus", options.cpus),
                                     ("pids", options.pids_limit)) if v is not None} or None
         container_id = new_id()
@@ -102,7 +103,7 @@ class Containers:
             security_opt=list(options.security_opt),
             seccomp=seccomp_setting(options.security_opt), created=now(),
             ports=[binding.to_json() for binding in published])
-        self.store.create(config)  # name conflicts are refused before anything is prepared
+        config = self.store.create(config)  # a name conflict is refused before anything is prepared
         try:
             self.snapshotter.prepare(config.snapshot, parent)
         except BaseException:
@@ -141,7 +142,7 @@ class Containers:
             code = self.lifecycle.run_attached(config, stdout=stdout, stderr=stderr, stdin=stdin)
         finally:
             if options.auto_remove:
-                self.remove(config.id, force=True)
+                self._remove(config, force=True)
         return config, code
 
     def start(self, text: str, *, attach: bool = False, stdout: Any = None,
@@ -171,7 +172,9 @@ class Containers:
         return self.lifecycle.wait(self.get(text))
 
     def remove(self, text: str, *, force: bool = False) -> ContainerConfig:
-        config = self.get(text)
+        return self._remove(self.get(text), force=force)
+
+    def _remove(self, config: ContainerConfig, *, force: bool) -> ContainerConfig:
         if self.lifecycle.running(config):
             if not force:
                 raise Conflict(f"You cannot remove a running container {config.short_id}. Stop the "

@@ -33,6 +33,8 @@ PRIVATE_FILE = 0o600
 
 def private_dir(path: Path) -> Path:
     """``path`` as a directory, made 0700 if it is new (missing parents too)."""
+    if path.is_dir():  # the common case: one stat, not one per ancestor
+        return path
     for missing in reversed([p for p in (path, *path.parents) if not p.exists()]):
         try:
             missing.mkdir(mode=PRIVATE_DIR)

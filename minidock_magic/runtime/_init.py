@@ -63,29 +63,7 @@ def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
 def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> int:
     # Built out here: libseccomp is loaded from the host, never from the container's files.
     syscall_filter = seccomp.program_for(spec.seccomp, capabilities.DEFAULT)
-    if isolation is Isolation.NAMESPACES and os.geteuid() != 0:
-        from .probe import choose
-        raise Unavailable(f"isolation=namespaces needs root; use {choose('rootless')}")
-    in_userns = isolation is Isolation.ROOTLESS
-    flags = _libc.CLONE_NEWNS | _libc.CLONE_NEWPID | _libc.CLONE_NEWUTS | _libc.CLONE_NEWIPC
-    if spec.network == "none":
-        flags |= _libc.CLONE_NEWNET
-    full_map = False
-    joined = netns.join_for(spec.network)  # --network container:NAME
-    if joined is not None:
-        netns.enter(joined)  # its user namespace (a rootless one's), then its network
-    if in_userns:
-        plan = idmap.plan()
-        full_map = plan.full
-    if in_userns and (joined is None or joined.user is None):
-        idmap.enter_user_namespace(flags, plan)
-    else:
-        try:
-            _libc.unshare(flags)
-        except OSError as exc:
-            from .probe import choose
-            raise Unavailable(f"this host refuses new namespaces ({exc.strerror}); "
-                              f"use {choose('rootless')}, or {choose('proot')}") from None
+    in_userns, full_map = enter_namespaces(isolation, spec.network)
     pid = os.fork()
     if pid == 0:  # PID 1 of the new PID namespace
         status = command.ENGINE_ERROR
@@ -98,6 +76,35 @@ def run_namespaces(spec: ProcessSpec, isolation: Isolation, status_fd: int) -> i
     _status.send(status_fd, pid=pid)
     os.close(status_fd)
     return confine.supervise(pid)
+
+
+def enter_namespaces(isolation: Isolation, network: str) -> tuple[bool, bool]:
+    """Move this process into the container's new namespaces (its children get the new PID
+    namespace); whether that includes a user namespace, and whether its map is full."""
+    if isolation is Isolation.NAMESPACES and os.geteuid() != 0:
+        from .probe import choose
+        raise Unavailable(f"isolation=namespaces needs root; use {choose('rootless')}")
+    in_userns = isolation is Isolation.ROOTLESS
+    flags = _libc.CLONE_NEWNS | _libc.CLONE_NEWPID | _libc.CLONE_NEWUTS | _libc.CLONE_NEWIPC
+    if network == "none":
+        flags |= _libc.CLONE_NEWNET
+    full_map = False
+    joined = netns.join_for(network)  # --network container:NAME
+    if joined is not None:
+        netns.enter(joined)  # its user namespace (a rootless one's), then its network
+    if in_userns:
+        plan = idmap.plan_for_containers()
+        full_map = plan.full
+    if in_userns and (joined is None or joined.user is None):
+        idmap.enter_user_namespace(flags, plan)
+    else:
+        try:
+            _libc.unshare(flags)
+        except OSError as exc:
+            from .probe import choose
+            raise Unavailable(f"this host refuses new namespaces ({exc.strerror}); "
+                              f"use {choose('rootless')}, or {choose('proot')}") from None
+    return in_userns, full_map
 
 
 def run_payload(payload: dict[str, Any], status_fd: int) -> int:
@@ -117,8 +124,13 @@ def run_payload(payload: dict[str, Any], status_fd: int) -> int:
 
 
 def warm_up() -> None:
-    """Build the default seccomp filter now, in the process that will fork supervisors, so each
-    container inherits it compiled (a missing libseccomp is reported by the container's start)."""
+    """Work every container start would repeat, done once in the process that forks the
+    supervisors (the fork server), so each container inherits it done: the default seccomp
+    filter compiled (a missing libseccomp is reported by the container's start), the
+    kernel's last capability read and, for a user without privileges, the id mapping planned."""
+    _libc.last_capability()
+    if os.geteuid() != 0:
+        idmap.plan_for_containers()
     try:
         seccomp.builtin_program(capabilities.DEFAULT)
     except Unavailable:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import fcntl
+import functools
 import os
 import socket
 import struct
@@ -136,6 +137,14 @@ def set_parent_death_signal(sig: int) -> None:
     _check(_libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
 
 
+@functools.cache
+def last_capability() -> int:
+    """The highest capability this kernel knows: read once per process (the fork server reads
+    it before forking, so no container start does)."""
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        return int(f.read())
+
+
 def drop_bounding_capabilities(keep: frozenset[int]) -> None:
     """Shrink the bounding set so that root's next ``execve`` gets only ``keep``.
 
@@ -143,9 +152,7 @@ def drop_bounding_capabilities(keep: frozenset[int]) -> None:
     full), so this is all it takes to give container root docker's default capability set
     instead of the helper's full one.
     """
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        last = int(f.read())
-    for cap in range(last + 1):
+    for cap in range(last_capability() + 1):
         if cap not in keep:
             _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"drop capability {cap}")
 

@@ -51,9 +51,12 @@ def supervise(pid: int) -> int:
 
 def reset_signals() -> None:
     # Python ignores SIGPIPE and SIGXFSZ; ignored dispositions survive execve, and a container
-    # whose `yes | head` never ends is a confusing lesson.
+    # whose `yes | head` never ends is a confusing lesson. Python knows every disposition (it
+    # reads them all at start-up and records each it sets), so only those not at the default
+    # already take a syscall; None (a handler Python did not install) is reset too.
     for sig in signal.valid_signals():
-        if sig not in (signal.SIGKILL, signal.SIGSTOP):
+        if sig not in (signal.SIGKILL, signal.SIGSTOP) and \
+                signal.getsignal(sig) is not signal.SIG_DFL:
             try:
                 signal.signal(sig, signal.SIG_DFL)
             except (OSError, ValueError):

@@ -11,6 +11,9 @@ from collections.abc import Sequence
 
 DEFAULT_HOSTNAME = "minidock"
 FALLBACK_NAMESERVERS = ("8.8.8.8", "8.8.4.4")
+#: Compiled at import, so the fork server's children inherit it compiled (``re``'s cache is per
+#: process: a pattern first used in a child is compiled again for every container).
+_LOOPBACK_NAMESERVER = re.compile(r"\s*nameserver\s+(127\.|::1\b)")
 
 
 def hosts(hostname: str, extra_hosts: Sequence[tuple[str, str]] = ()) -> str:
@@ -37,7 +40,7 @@ def resolv_conf(host_text: str, network: str) -> str:
     if network == "host":
         return host_text
     kept = [ln for ln in host_text.splitlines()
-            if not re.match(r"\s*nameserver\s+(127\.|::1\b)", ln)]
+            if not _LOOPBACK_NAMESERVER.match(ln)]
     if not any(ln.strip().startswith("nameserver") for ln in kept):
         kept += [f"nameserver {ns}" for ns in FALLBACK_NAMESERVERS]
     return "\n".join(kept) + "\n"

@@ -10,6 +10,7 @@ so a child forked before ``unshare`` waits for the go-ahead and writes the maps 
 
 from __future__ import annotations
 
+import functools
 import os
 import pwd
 from dataclasses import dataclass
@@ -72,18 +73,32 @@ def _write(path: str, text: str) -> None:
         f.write(text)
 
 
+@functools.cache
+def plan_for_containers() -> IdMapPlan:
+    """``plan()``, worked out once per process: the fork server does it before it forks (with
+    ``subprocess`` imported for ``_run_map_helpers``), so no container start repeats it."""
+    import subprocess  # noqa: F401 - imported here once, not in every map helper's child
+    return plan()
+
+
 def _run_map_helpers(pid: int, ids: IdMapPlan) -> int:
     import subprocess  # only on this path: keeps the helper's start-up short
 
     assert ids.sub_uids is not None and ids.sub_gids is not None
-    for tool, own, (start, count) in (("newuidmap", ids.uid, ids.sub_uids),
-                                      ("newgidmap", ids.gid, ids.sub_gids)):
-        done = subprocess.run([tool, str(pid), "0", str(own), "1", "1", str(start), str(count)],
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True)
-        if done.returncode != 0:
-            os.write(2, f"minidock: {tool} failed: {done.stderr.strip()}\n".encode())
-            return 1
-    return 0
+    # Both at once: each is a setuid program's start, and neither needs the other.
+    running = [(tool, subprocess.Popen(
+        [tool, str(pid), "0", str(own), "1", "1", str(start), str(count)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        for tool, own, (start, count) in (("newuidmap", ids.uid, ids.sub_uids),
+                                          ("newgidmap", ids.gid, ids.sub_gids))]
+    failed = 0
+    for tool, helper in running:
+        _, err = helper.communicate()
+        if helper.returncode != 0:
+            os.write(2, f"minidock: {tool} failed: {err.decode(errors='replace').strip()}\n"
+                        .encode())
+            failed = 1
+    return failed
 
 
 def enter_user_namespace(flags: int, ids: IdMapPlan) -> None:

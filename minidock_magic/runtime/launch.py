@@ -2,12 +2,16 @@
 
 One child (``_init.become_supervisor``), two ways to make it:
 
-- the caller has exactly one thread (the CLI, a detached container's shim): fork it directly,
-  about a millisecond;
-- otherwise (a Jupyter kernel, a test runner): ask the fork server (``_forkserver``), spawned
-  once per engine process and re-spawned if it died. Forking a threaded process and running
-  Python in the child can deadlock on a lock another thread held, so this is the only safe way
-  that avoids a fresh interpreter (~60 ms) per container.
+- the caller has exactly one thread and starts its first container (the CLI, a detached
+  container's shim): fork it directly, about a millisecond;
+- otherwise (a Jupyter kernel, a test runner, a script that starts many): ask the fork server
+  (``_forkserver``), spawned once per engine process and re-spawned if it died. Forking a
+  threaded process and running Python in the child can deadlock on a lock another thread held,
+  so this is the only safe way that avoids a fresh interpreter (~60 ms) per container. For a
+  long-lived single-threaded engine it is the cheaper way too: the server's small image forks
+  in a fraction of the time, and the engine's own memory is left alone — after each fork of
+  the engine, both it and the child take a copy-on-write fault on every page either writes
+  (a thousand or more each, several ms of CPU per container).
 
 Either way the caller gets a ``Supervisor``: its pid, and ``poll``/``wait`` with ``Popen``'s
 ``returncode`` convention (negative: killed by that signal).
@@ -187,11 +191,13 @@ class ForkServer:
     def alive(self) -> bool:
         return self.process.poll() is None
 
-    def fork(self, fds: list[int], *, new_session: bool) -> int:
-        """Have the server fork a supervisor with ``fds``; its pid. ``OSError`` before the
-        request went out (safe to retry), ``Unavailable`` after."""
+    def fork(self, fds: list[int], *, new_session: bool, shape: dict[str, str] | None) -> int:
+        """Have the server start a supervisor with ``fds`` (a spare of ``shape``, if it has
+        one: ``_spare``); its pid. ``OSError`` before the request went out (safe to retry),
+        ``Unavailable`` after."""
         import socket  # imported by __init__ already
-        socket.send_fds(self._sock, [json.dumps({"new_session": new_session}).encode()], fds)
+        request = {"new_session": new_session, "shape": shape}
+        socket.send_fds(self._sock, [json.dumps(request).encode()], fds)
         reply = self._sock.recv(4096)
         if not reply:
             raise Unavailable("the runtime's fork server exited while starting a container")
@@ -213,7 +219,7 @@ _server: ForkServer | None = None
 _server_lock = threading.Lock()
 
 
-def _via_server(fds: list[int], new_session: bool) -> int:
+def _via_server(fds: list[int], new_session: bool, shape: dict[str, str] | None) -> int:
     global _server
     with _server_lock:
         for attempt in range(2):
@@ -222,7 +228,7 @@ def _via_server(fds: list[int], new_session: bool) -> int:
                     _server.close()
                 _server = ForkServer()
             try:
-                return _server.fork(fds, new_session=new_session)
+                return _server.fork(fds, new_session=new_session, shape=shape)
             except OSError as exc:  # it died before our request reached it: a new one, once
                 _server.close()
                 _server = None
@@ -254,21 +260,34 @@ def single_threaded() -> bool:
         return False
 
 
-def launch(stdio: tuple[int, int, int], status_fd: int, payload_fd: int, *,
-           new_session: bool) -> Supervisor:
-    """Fork a supervisor that will read its payload from ``payload_fd``, report on
-    ``status_fd`` and give the container ``stdio``. The caller keeps (and closes) its fds."""
-    if single_threaded():
-        from ._init import become_supervisor, warm_up
+#: Whether this process has forked a supervisor itself: only its first container is started so.
+_forked_directly = False
 
-        warm_up()  # once per process: later containers fork with the filter ready
+
+def _fork_directly() -> bool:
+    """A process with one thread forks its first supervisor itself (a CLI's one `run` would pay
+    more for a fork server than it saves); one that starts a second is long-lived, and gets a
+    fork server from then on."""
+    return not _forked_directly and _server is None and single_threaded()
+
+
+def launch(stdio: tuple[int, int, int], status_fd: int, payload_fd: int, *,
+           new_session: bool, shape: dict[str, str] | None = None) -> Supervisor:
+    """Fork a supervisor that will read its payload from ``payload_fd``, report on
+    ``status_fd`` and give the container ``stdio``. The caller keeps (and closes) its fds.
+    ``shape`` (``_spare.shape_of``) lets the fork server serve it with a spare."""
+    global _forked_directly
+    if _fork_directly():
+        from ._init import become_supervisor
+
+        _forked_directly = True
         pid = os.fork()
         if pid == 0:
             become_supervisor(stdio, status_fd, payload_fd, new_session=new_session)
         return ForkedSupervisor(pid)
     exit_r, exit_w = os.pipe2(os.O_CLOEXEC)
     try:
-        pid = _via_server([*stdio, status_fd, payload_fd, exit_w], new_session)
+        pid = _via_server([*stdio, status_fd, payload_fd, exit_w], new_session, shape)
     except BaseException:
         os.close(exit_r)
         raise

@@ -62,12 +62,15 @@ def _copy_fd(source: int, target: int, *, close_target: bool) -> None:
             os.close(target)
 
 
-def _same_output(stdout: Stream, stderr: Stream) -> bool:
+def same_output(stdout: Stream, stderr: Stream) -> bool:
     """Whether the caller wants both streams in one place (``STDOUT``, or the very same file or
-    fd): then the container gets one pipe for both, so the order it wrote them in is kept.
+    fd, ``DEVNULL`` included): then the container gets one pipe for both, so the order it wrote
+    them in is kept.
 
-    >>> _same_output(None, subprocess.STDOUT), _same_output(7, 7), _same_output(None, None)
+    >>> same_output(None, subprocess.STDOUT), same_output(7, 7), same_output(None, None)
     (True, True, False)
+    >>> same_output(subprocess.DEVNULL, subprocess.DEVNULL)
+    True
     """
     if stderr == subprocess.STDOUT:
         return True
@@ -96,7 +99,7 @@ class _Stdio:
                 raise InvalidArgument("a container's stdin can be a file, an fd or DEVNULL, "
                                       "not PIPE")
             out = self._output(stdout, 1, 0)
-            err = out if _same_output(stdout, stderr) else self._output(stderr, 2, 1)
+            err = out if same_output(stdout, stderr) else self._output(stderr, 2, 1)
             self.fds = (self._input(stdin), out, err)
         except BaseException:
             self.close()
@@ -287,8 +290,10 @@ def start(spec: ProcessSpec, *, isolation: Isolation | str | None = None,
         if spec.limits else []
     payload = {"spec": spec.to_dict(), "isolation": isolation.value,
                "cgroups": [str(d) for d in cgroup_dirs]}
+    from ._spare import shape_of
     return _launched(payload, isolation, cgroup_dirs, (stdin, stdout, stderr),
-                     new_session=not spec.tty)
+                     new_session=not spec.tty,
+                     shape=shape_of(isolation, spec.network, bool(cgroup_dirs)))
 
 
 def exec_in(spec: ExecSpec, *, stdout: Stream = None, stderr: Stream = None,
@@ -304,7 +309,8 @@ def exec_in(spec: ExecSpec, *, stdout: Stream = None, stderr: Stream = None,
 
 
 def _launched(payload: dict[str, Any], isolation: Isolation, cgroup_dirs: list[Path],
-              streams: tuple[Stream, Stream, Stream], *, new_session: bool) -> RunningProcess:
+              streams: tuple[Stream, Stream, Stream], *, new_session: bool,
+              shape: dict[str, str] | None = None) -> RunningProcess:
     """Fork a supervisor, hand it ``payload`` and wait until its program runs (or failed)."""
     try:
         stdio = _Stdio(*streams)
@@ -314,7 +320,7 @@ def _launched(payload: dict[str, Any], isolation: Isolation, cgroup_dirs: list[P
     status_r, status_w = os.pipe2(os.O_CLOEXEC)
     payload_r, payload_w = os.pipe2(os.O_CLOEXEC)
     try:
-        supervisor = launch(stdio.fds, status_w, payload_r, new_session=new_session)
+        supervisor = launch(stdio.fds, status_w, payload_r, new_session=new_session, shape=shape)
     except BaseException:
         for fd in (status_r, payload_w):
             os.close(fd)

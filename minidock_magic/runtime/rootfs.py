@@ -68,17 +68,23 @@ def _mount_proc(root: Path) -> None:
     proc = ensure_dir_in_root(root, "/proc")
     _step("mount /proc", mount, "proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     # A fresh procfs: its entries are the kernel's own, no image symlink can be among them.
+    # One listing says which of them this kernel has and which are directories.
+    with os.scandir(proc) as entries:
+        present = {entry.name: entry.is_dir(follow_symlinks=False) for entry in entries}
+    flags = _locked_flags(str(proc))  # each bind below is of this very mount: the same flags
     for name in PROC_READ_ONLY:
-        if (proc / name).exists():
-            _step(f"protect /proc/{name}", mount, proc / name, proc / name, None, MS_BIND | MS_REC)
-            _step(f"protect /proc/{name}", mount, None, proc / name, None,
-                  MS_REMOUNT | MS_BIND | MS_RDONLY | _locked_flags(str(proc / name)))
+        if name in present:
+            path = proc / name
+            _step(f"protect /proc/{name}", mount, path, path, None, MS_BIND | MS_REC)
+            _step(f"protect /proc/{name}", mount, None, path, None,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
     for name in PROC_MASKED:
-        path = proc / name
-        if path.is_dir():
-            _step(f"hide /proc/{name}", mount, "tmpfs", path, "tmpfs", MS_RDONLY, "size=0")
-        elif path.exists():
-            _step(f"hide /proc/{name}", mount, "/dev/null", path, None, MS_BIND)
+        if name not in present:
+            continue
+        if present[name]:
+            _step(f"hide /proc/{name}", mount, "tmpfs", proc / name, "tmpfs", MS_RDONLY, "size=0")
+        else:
+            _step(f"hide /proc/{name}", mount, "/dev/null", proc / name, None, MS_BIND)
 
 
 def _mount_dev(root: Path) -> Path:
@@ -91,7 +97,7 @@ def _mount_dev(root: Path) -> Path:
     # A fresh tmpfs holds nothing but what we put there, so plain paths are safe from here on.
     for name in DEVICES:
         node = dev / name
-        node.touch(mode=0o666)
+        os.close(os.open(node, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
         _step(f"bind /dev/{name}", mount, f"/dev/{name}", node, None, MS_BIND)
     for name, target in DEV_LINKS.items():
         (dev / name).symlink_to(target)

@@ -24,10 +24,12 @@ not work, so there the database keeps its rollback journal and syncs every commi
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +117,7 @@ class Metadata:
         self.root = root
         self.db = root / "metadata.db"
         self.lock = root / "metadata.lock"
+        self._local = threading.local()
         root.mkdir(parents=True, exist_ok=True)
         with locked(self.lock):
             self._keeps_log_open = self._connect()
@@ -125,30 +128,49 @@ class Metadata:
                 db.execute(statement)
         # The log lives only while a connection has it open: the last one to close checkpoints
         # it into the database (fsyncs) and deletes it. This connection opens it (by reading)
-        # and stays open, idle, as long as this object lives, so that each call's own
+        # and stays open, idle, as long as this object lives, so that a thread's first
         # connection costs no more than its own work.
         self._keeps_log_open.execute("SELECT 1 FROM snapshots LIMIT 1").fetchall()
 
     def _connect(self, synchronous: str = "NORMAL") -> sqlite3.Connection:
-        # One connection per call: sqlite connections must not cross threads, and opening one
-        # costs far less than the directory work each call does.
         db = sqlite3.connect(self.db, timeout=60, isolation_level=None)
         db.execute("PRAGMA foreign_keys = ON")
-        # NORMAL is crash-safe only with WAL; with a rollback journal a commit must be synced.
-        wal = db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        db.execute(f"PRAGMA synchronous = {synchronous if wal else 'FULL'}")
+        db.execute(f"PRAGMA synchronous = {self._synchronous(db, synchronous)}")
         return db
+
+    @staticmethod
+    def _synchronous(db: sqlite3.Connection, wanted: str) -> str:
+        # NORMAL is crash-safe only with WAL; with a rollback journal a commit must be synced.
+        return wanted if db.execute("PRAGMA journal_mode").fetchone()[0] == "wal" else "FULL"
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened at its first call and kept while this object
+        lives: opening one (the file, the log's shared memory, three pragmas) costs more than
+        most calls' own work, and a container start makes several. sqlite connections must
+        cross neither threads nor a fork, hence one per thread, opened again in a child."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.db, local.pid = self._connect(), os.getpid()
+        return local.db  # type: ignore[no-any-return]
 
     @contextmanager
     def _write(self, synchronous: str = "NORMAL") -> Iterator[sqlite3.Connection]:
-        with locked(self.lock), closing(self._connect(synchronous)) as db:
-            db.execute("BEGIN IMMEDIATE")
+        with locked(self.lock):
+            db = self._connection()
+            special = synchronous != "NORMAL"
+            if special:
+                db.execute(f"PRAGMA synchronous = {self._synchronous(db, synchronous)}")
             try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                if special:
+                    db.execute(f"PRAGMA synchronous = {self._synchronous(db, 'NORMAL')}")
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -163,21 +185,19 @@ class Metadata:
         return _record(row)
 
     def get(self, key: str) -> Record:
-        with closing(self._connect()) as db:
-            return self._get(db, key)
+        return self._get(self._connection(), key)
 
     def records(self) -> list[Record]:
         """Every record, oldest first — which puts parents before their children."""
-        with closing(self._connect()) as db:
-            return [_record(r) for r in db.execute(_SELECT + " ORDER BY s.id")]
+        return [_record(r) for r in self._connection().execute(_SELECT + " ORDER BY s.id")]
 
     def chain(self, key: str) -> list[Record]:
         """``key`` and its ancestors, top first."""
-        with closing(self._connect()) as db:
-            chain = [self._get(db, key)]
-            while chain[-1].parent is not None:
-                chain.append(self._get(db, chain[-1].parent))  # type: ignore[arg-type]
-            return chain
+        db = self._connection()
+        chain = [self._get(db, key)]
+        while chain[-1].parent is not None:
+            chain.append(self._get(db, chain[-1].parent))  # type: ignore[arg-type]
+        return chain
 
     def create(self, key: str, parent: str | None, labels: dict[str, str] | None) -> Record:
         check_key(key)
@@ -222,5 +242,4 @@ class Metadata:
             return record
 
     def ids(self) -> set[int]:
-        with closing(self._connect()) as db:
-            return {int(r[0]) for r in db.execute("SELECT id FROM snapshots")}
+        return {int(r[0]) for r in self._connection().execute("SELECT id FROM snapshots")}

@@ -34,6 +34,21 @@ def test_echo_and_exit_codes(busybox_engine):
     assert code == 126
 
 
+def test_output_to_devnull_or_an_fd_still_reaches_the_log(busybox_engine, tmp_path):
+    # DEVNULL and fds are streams of the runtime's own grammar; the log gets the output anyway.
+    config, code = busybox_engine.containers.run(
+        "busybox", RunOptions(command=["sh", "-c", "echo out; echo err >&2"]),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert code == 0
+    assert b"".join(busybox_engine.containers.logs(config.id)) == b"out\nerr\n"
+    with open(tmp_path / "out", "wb") as out:
+        config, code = busybox_engine.containers.run(
+            "busybox", RunOptions(command=["sh", "-c", "echo out; echo err >&2"]),
+            stdout=out.fileno(), stderr=subprocess.STDOUT)
+    assert code == 0 and (tmp_path / "out").read_bytes() == b"out\nerr\n"
+    assert b"".join(busybox_engine.containers.logs(config.id)) == b"out\nerr\n"
+
+
 def test_isolation_is_visible(busybox_engine, needs_namespaces: None):
     _, _, out, _ = run(busybox_engine, "sh", "-c", "echo $$; hostname; ls /proc | grep -c '^[0-9]'; "
                        "cat /proc/net/dev | tail -n +3 | cut -d: -f1")

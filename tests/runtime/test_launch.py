@@ -74,6 +74,27 @@ def test_a_single_threaded_caller_forks_the_supervisor_itself(rootfs: Path,
     assert (got["status"], str(got["out"]).split()) == (3, ["0", "1", "2", "3"])
 
 
+def test_a_single_threaded_callers_second_container_comes_from_the_fork_server(
+        rootfs: Path, isolation: Isolation) -> None:
+    # A process that starts a second container is long-lived: forking its (big) self for each
+    # one would cost it and the child a copy-on-write fault on every page either writes.
+    got = _run_script(f"""
+        from minidock_magic.runtime import launch, start
+        from tests.runtime.helpers import spec
+        parents, alone = [], launch.single_threaded()
+        for _ in range(3):  # running while its supervisor's parent is read
+            p = start(spec({str(rootfs)!r}, "sleep", "30"), isolation={isolation.value!r})
+            own = [l for l in open(f"/proc/{{p._supervisor.pid}}/status") if l.startswith("PPid:")]
+            p.signal(9)
+            parents.append((int(own[0].split()[1]), p.wait()))
+        print(json.dumps({{"parents": parents, "me": os.getpid(),
+                          "server": launch._server.process.pid, "alone": alone}}))
+    """)
+    me, server = got["me"], got["server"]
+    assert got["alone"] is True
+    assert got["parents"] == [[me, 137], [server, 137], [server, 137]]
+
+
 def test_a_threaded_caller_gets_supervisors_from_the_fork_server(
         rootfs: Path, isolation: Isolation, threaded: None) -> None:
     process = start(spec(rootfs, "sleep", "30"), isolation=isolation)
@@ -86,6 +107,30 @@ def test_a_threaded_caller_gets_supervisors_from_the_fork_server(
         process.signal(signal.SIGKILL)  # PID 1 has no default action for SIGTERM
         assert process.wait(timeout=10) == 128 + signal.SIGKILL
     assert server.alive()  # one server for every container of this engine
+
+
+NAMESPACE_KINDS = ("net", "mnt", "pid", "uts", "ipc")
+
+
+def test_every_container_of_the_fork_server_gets_namespaces_of_its_own(
+        rootfs: Path, isolation: Isolation, threaded: None) -> None:
+    # From the second container of a shape on, the server hands out a spare made in advance:
+    # its namespaces must be as fresh as a forked supervisor's, never shared with another
+    # container's (compared while all live: the kernel recycles a freed namespace's number).
+    if isolation is Isolation.PROOT:
+        pytest.skip("proot containers have no namespaces")
+    running = [start(spec(rootfs, "sleep", "30"), isolation=isolation) for _ in range(4)]
+    try:
+        seen = [{kind: os.readlink(f"/proc/{p.pid}/ns/{kind}") for kind in NAMESPACE_KINDS}
+                for p in running]
+    finally:
+        for process in running:
+            process.signal(signal.SIGKILL)
+            process.wait(timeout=10)
+    own = {kind: os.readlink(f"/proc/self/ns/{kind}") for kind in NAMESPACE_KINDS}
+    for kind in NAMESPACE_KINDS:
+        ids = [namespaces[kind] for namespaces in seen]
+        assert len(set(ids)) == len(running) and own[kind] not in ids, (kind, ids)
 
 
 def test_a_killed_fork_server_is_replaced(rootfs: Path, isolation: Isolation,
@@ -125,12 +170,44 @@ def test_the_fork_server_exits_with_its_engine(rootfs: Path, isolation: Isolatio
         from minidock_magic.runtime import launch, start
         from tests.runtime.helpers import spec
         stop = threading.Event(); t = threading.Thread(target=stop.wait); t.start()
-        assert start(spec({str(rootfs)!r}, "true"), isolation={isolation.value!r}).wait() == 0
+        for _ in range(2):  # the second leaves a spare behind (supervisor and PID 1)
+            assert start(spec({str(rootfs)!r}, "true"), isolation={isolation.value!r}).wait() == 0
         stop.set(); t.join()
-        print(json.dumps({{"server": launch._server.process.pid}}))
+        server = launch._server.process.pid
+        children = []
+        for p in filter(str.isdigit, os.listdir("/proc")):
+            try:  # processes come and go meanwhile
+                if open(f"/proc/{{p}}/stat").read().rsplit(")", 1)[1].split()[1] == str(server):
+                    children.append(int(p))
+            except OSError:
+                pass
+        print(json.dumps({{"server": server, "children": children}}))
     """)
     server = int(got["server"])  # type: ignore[call-overload]
+    left = [server, *got["children"]]  # type: ignore[misc]
+    if isolation is not Isolation.PROOT:  # proot has no namespaces to prepare: no spare
+        assert len(left) > 1  # the spare's supervisor
     deadline = time.monotonic() + 10
-    while Path(f"/proc/{server}").exists() and time.monotonic() < deadline:
+    while any(Path(f"/proc/{pid}").exists() for pid in left) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not Path(f"/proc/{server}").exists()
+    assert not [pid for pid in left if Path(f"/proc/{pid}").exists()]
+
+
+def test_a_spare_waits_through_requests_it_cannot_serve() -> None:
+    from minidock_magic.runtime._forkserver import Spares
+
+    class Stub:
+        def __init__(self, shape: dict[str, str]) -> None:
+            self.shape, self.closed = shape, False
+
+        def close(self) -> None:
+            self.closed = True
+
+    none = {"isolation": "namespaces", "network": "none"}
+    spares = Spares()
+    spare = spares.spare = Stub(none)  # type: ignore[assignment]
+    assert spares.take(None) is None and spares.spare is spare  # exec, limits: kept
+    assert spares.take(dict(none)) is spare and spares.spare is None  # same shape: used
+    spare = spares.spare = Stub(none)  # type: ignore[assignment]
+    assert spares.take({"isolation": "namespaces", "network": "host"}) is None
+    assert spare.closed and spares.spare is None  # another shape: dropped (refilled after)

@@ -24,20 +24,38 @@ def test_wal_and_its_log_outlive_each_call(tmp_path: Path) -> None:
     assert [r.key for r in Metadata(tmp_path).records()] == ["sha256:layer"]  # another handle sees it
 
 
-def test_deleting_is_synced_at_once(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_deleting_is_synced_at_once(tmp_path: Path) -> None:
     meta = Metadata(tmp_path)
     meta.create("container", None, None)
-    levels: list[str] = []
-    real = Metadata._connect
-
-    def connect(self: Metadata, synchronous: str = "NORMAL") -> sqlite3.Connection:
-        levels.append(synchronous)
-        return real(self, synchronous)
-
-    monkeypatch.setattr(Metadata, "_connect", connect)
+    db = meta._connection()
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    levels = lambda: [s.split("=")[1].strip() for s in statements if "synchronous =" in s]  # noqa: E731
     meta.create("other", None, None)
+    assert levels() == []  # NORMAL, as the connection was opened
     meta.delete("container")
-    assert levels == ["NORMAL", "FULL"]
+    assert levels() == ["FULL", "NORMAL"]  # the delete's COMMIT synced, then back
+    assert statements.index("PRAGMA synchronous = FULL") < statements.index("COMMIT",
+        statements.index("PRAGMA synchronous = FULL"))
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_each_thread_keeps_one_connection_and_a_child_opens_its_own(
+        tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import threading
+    meta = Metadata(tmp_path)
+    mine = meta._connection()
+    meta.create("a", None, None)
+    assert meta._connection() is mine and meta.get("a").key == "a"
+    other: list[sqlite3.Connection] = []
+    thread = threading.Thread(target=lambda: other.append(meta._connection()))
+    thread.start()
+    thread.join()
+    assert other[0] is not mine
+    parent = os.getpid()
+    monkeypatch.setattr(os, "getpid", lambda: parent + 1)  # as a forked child sees it
+    assert meta._connection() is not mine and meta.get("a").key == "a"
 
 
 MOUNTINFO = """\
