@@ -28,6 +28,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers import free_port
+
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,10 +84,11 @@ def fresh_debian(tmp_path: Path) -> Iterator[Path]:
 # Run as root in a private mount namespace whose root *is* the new system (pivot_root, not
 # chroot: in a chroot the kernel refuses user namespaces and "/" is no mount point, so the engine
 # would find no isolation), with its /proc, /sys and /dev; inside, as USER (root, or a user with
-# sudo), cd to that user's checkout and run the command.
+# sudo), cd to that user's checkout and run the command. Jupyter listens on a port picked for
+# this run (JUPYTER_PORT), not its default 8888, which anything else on the host may hold.
 ENTER = r"""
 set -e
-root=$1 user=$2 checkout=$3; shift 3
+root=$1 user=$2 checkout=$3 port=$4; shift 4
 home=$(chroot "$root" getent passwd "$user" | cut -d: -f6)
 cert=; [ -f "$root/etc/ssl/host-network-ca.crt" ] && cert=PIP_CERT=/etc/ssl/host-network-ca.crt
 mount --make-rprivate /
@@ -99,7 +102,7 @@ mkdir -p .old-root
 pivot_root . .old-root
 umount -l /.old-root
 rmdir /.old-root
-exec /usr/sbin/runuser -u "$user" -- /usr/bin/env -i HOME="$home" $cert LANG=C.UTF-8 \
+exec /usr/sbin/runuser -u "$user" -- /usr/bin/env -i HOME="$home" $cert LANG=C.UTF-8 JUPYTER_PORT="$port" \
     DEBIAN_FRONTEND=noninteractive PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     /bin/bash -c 'cd "$1" && eval "$2"' bash "$checkout" "$@"
 """
@@ -115,7 +118,7 @@ def _until_the_lesson_answers(rootfs: Path, user: str, checkout: str, command: s
     started = time.monotonic()
     with open(log, "w") as out:
         shell = subprocess.Popen(["unshare", "--mount", "--propagation", "private", "bash", "-c", ENTER,
-                                  "enter", str(rootfs), user, checkout, command],
+                                  "enter", str(rootfs), user, checkout, str(free_port()), command],
                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                  start_new_session=True)
     try:
@@ -128,14 +131,18 @@ def _until_the_lesson_answers(rootfs: Path, user: str, checkout: str, command: s
         assert url is not None, f"no lesson server (exit {shell.poll()}):\n{text[-5000:]}"
         assert "hello from a container" in text, text[-5000:]
         url = url.replace("localhost", "127.0.0.1")
-        with urllib.request.urlopen(url, timeout=30) as answer:
-            assert answer.status == 200
         parts = urllib.parse.urlsplit(url)  # the first lesson, through the server's contents API
         lesson = urllib.parse.urlunsplit((parts.scheme, parts.netloc,
                                           "/api/contents/01-what-is-an-image.ipynb",  # served from notebooks/
                                           parts.query, ""))
-        with urllib.request.urlopen(lesson, timeout=30) as answer:
-            assert answer.status == 200 and b'"type": "notebook"' in answer.read().replace(b'":"', b'": "')
+        try:
+            with urllib.request.urlopen(url, timeout=30) as answer:
+                assert answer.status == 200
+            with urllib.request.urlopen(lesson, timeout=30) as answer:
+                assert answer.status == 200 and b'"type": "notebook"' in answer.read().replace(b'":"', b'": "')
+        except OSError as error:
+            raise AssertionError(f"{url}: {error} (server exit {shell.poll()}):\n"
+                                 f"{log.read_text(errors='replace')[-5000:]}") from error
         return time.monotonic() - started
     finally:
         if shell.poll() is None:
