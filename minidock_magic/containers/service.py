@@ -187,7 +187,8 @@ class Containers:
             self.lifecycle.kill(config, signal.SIGKILL)
             self.lifecycle.wait_exit(config, 10.0)
         try:
-            self.snapshotter.remove(config.snapshot)
+            # --rm: the run returns once the records are gone, the layer's files go meanwhile
+            self.snapshotter.remove(config.snapshot, background=config.auto_remove)
         except NotFound:
             pass  # a half-created container: nothing was prepared
         self.store.delete(config.id)

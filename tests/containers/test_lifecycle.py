@@ -240,6 +240,10 @@ def test_only_an_rm_containers_layer_skips_syncs(busybox_engine, needs_namespace
     assert "overlay" in line and "volatile" in line
     with pytest.raises(NotFound):
         engine.containers.get(config.id)
+    from minidock_magic.snapshots.local import removals
+    removals.drain()  # its layer's files went in the background
+    assert engine.snapshotter.cleanup() == []
+    assert config.snapshot not in {info.key for info in engine.snapshotter.walk()}
     config, line = _root_mount(engine)
     assert "overlay" in line and "volatile" not in line
     out = io.BytesIO()
