@@ -14,6 +14,7 @@ record without a complete directory is only ever an active one, which nobody reu
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import stat
@@ -73,43 +74,50 @@ def remove_tree(path: Path) -> None:
 class _Remover:
     """Removes the directories of snapshots whose records are gone, one after another in a
     thread of its own, so that ``remove(background=True)`` (a ``run --rm`` container's end)
-    returns once the record is: deleting a directory tree is a dozen journalled metadata writes, several ms on a
-    busy disk. Such a directory is garbage whoever deletes it (``cleanup`` would take it after a
-    crash). The thread is not a daemon: the interpreter waits for it at exit."""
+    returns once the record is: deleting a directory tree is a dozen journalled metadata
+    writes, several ms on a busy disk. Such a directory is garbage whoever deletes it
+    (``cleanup`` would take it after a crash). The thread lives on, waiting, once started
+    (starting one costs its starter a wait of about a millisecond on a busy machine); it is a
+    daemon, so the process can end, and at exit the process first waits until it is done."""
 
     def __init__(self) -> None:
         self._queue: list[Path] = []
-        self._lock = threading.Lock()
+        self._busy = 0  # handed over and not removed yet
+        self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
 
     def submit(self, path: Path) -> None:
-        with self._lock:
+        with self._changed:
             self._queue.append(path)
+            self._busy += 1
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="minidock-remover")
+                self._thread = threading.Thread(target=self._run, name="minidock-remover",
+                                                daemon=True)
                 self._thread.start()
+                atexit.register(self.drain)
+            self._changed.notify_all()
 
     def _run(self) -> None:
         while True:
-            with self._lock:
-                if not self._queue:
-                    self._thread = None
-                    return
+            with self._changed:
+                while not self._queue:
+                    self._changed.wait()
                 path = self._queue.pop(0)
             try:
                 remove_tree(path)
             except OSError as exc:  # left for cleanup
                 if os.environ.get("MINIDOCK_DEBUG"):
                     print(f"minidock: cannot remove {path}: {exc}", flush=True)
+            finally:
+                with self._changed:
+                    self._busy -= 1
+                    self._changed.notify_all()
 
     def drain(self) -> None:
         """Wait until every directory handed over so far is gone."""
-        while True:
-            with self._lock:
-                thread = self._thread
-            if thread is None or thread is threading.current_thread():
-                return
-            thread.join()
+        with self._changed:
+            while self._busy:
+                self._changed.wait()
 
 
 #: One per process: the directories it hands over are removed in the order they came.
