@@ -4,11 +4,12 @@ Most of a container start that comes before its spec matters is the same every t
 supervisor, ``unshare`` the namespaces (in a rootless one, map the ids with newuidmap and
 newgidmap), fork PID 1 in the new PID namespace. So once a container of some *shape* (isolation,
 network ``none`` or ``host``, no cgroup limits) has been asked for, the fork server makes one
-spare of that shape in the background, and hands the next request of the same shape to it: PID 1
-gets the request's fds straight from the server (a socket it inherited through the supervisor,
-so no hop through the supervisor delays it), while the supervisor gets the status pipe and
-reports PID 1's pid on it; PID 1 reads the spec and goes on exactly as an ordinary one (``_init.exec_in_container``): the
-same mounts, confinement and ``execve``, in namespaces as fresh as ever — nobody has used them.
+spare of that shape in the background (its network namespace's ``lo`` up, when it has its own),
+and hands the next request of the same shape to it: PID 1 gets the request's fds straight from
+the server (a socket it inherited through the supervisor, so no hop through the supervisor
+delays it), while the supervisor gets the status pipe and reports PID 1's pid on it; PID 1
+reads the spec and goes on exactly as an ordinary one (``_init.exec_in_container``): the same
+mounts, confinement and ``execve``, in namespaces as fresh as ever — nobody has used them.
 
 Anything else (another shape, ``exec``, limits, ``--network container:``) takes the ordinary
 path. A spare waits with nothing mounted and no container data; it goes when its fork server
@@ -89,6 +90,8 @@ def _become_spare(sock: socket.socket, pid1_sock: socket.socket,
         confine.close_fds_except(sock.fileno(), pid1_sock.fileno())
         in_userns, full_map = _init.enter_namespaces(Isolation(shape["isolation"]),
                                                      shape["network"])
+        if shape["network"] == "none":  # its own, fresh network namespace: lo up ahead
+            _libc.interface_up("lo")
         pid = os.fork()
         if pid == 0:  # PID 1 of the new PID namespace
             sock.close()
@@ -143,7 +146,8 @@ def _pid1(sock: socket.socket, shape: dict[str, str], *, in_userns: bool,
         # Still the host's tree: libseccomp is loaded from the host, never from the container.
         syscall_filter = seccomp.program_for(spec.seccomp, capabilities.DEFAULT)
         status = _init.exec_in_container(spec, status_fd, in_userns=in_userns,
-                                         full_map=full_map, syscall_filter=syscall_filter)
+                                         full_map=full_map, syscall_filter=syscall_filter,
+                                         loopback_up=True)
     except BaseException as exc:  # noqa: BLE001 - everything must reach the engine
         _status.send_error(status_fd, exc)
     os._exit(status)
