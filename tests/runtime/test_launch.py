@@ -223,3 +223,14 @@ def test_a_spares_loopback_is_up(rootfs: Path, isolation: Isolation, threaded: N
         result = capture(spec(rootfs, "ip", "link", "show", "lo"), isolation)
         assert result.status == 0, result.err
         assert ",UP" in result.out, result.out
+
+
+def test_every_container_starts_with_no_signal_ignored(rootfs: Path, isolation: Isolation,
+                                                       threaded: None) -> None:
+    # Python ignores SIGPIPE and SIGXFSZ, and ignored dispositions survive execve: PID 1 resets
+    # them, forked or a spare (whose supervisor set up its own handlers first).
+    from tests.runtime.helpers import capture
+    for _ in range(3):
+        result = capture(spec(rootfs, "grep", "SigIgn", "/proc/self/status"), isolation)
+        assert result.status == 0, result.err
+        assert result.out.split() == ["SigIgn:", "0" * 16], result.out
