@@ -16,7 +16,7 @@ from .errors import Conflict, InvalidArgument, NotFound
 from .home import COMPRESSIONS, Layout, default_home
 from .images import lookup
 from .images.image import Image, load_image
-from .images.store import ImageStore
+from .images.store import ImageStore, NamedTarget
 from .oci.descriptor import Descriptor
 from .oci.digest import Digest
 from .oci.reference import Reference
@@ -27,6 +27,8 @@ from .oci.reference import Reference
 if TYPE_CHECKING:
     from .containers.service import Containers
     from .diagrams import LayerGraph
+    from .oci.config import ImageConfig
+    from .oci.manifest import Manifest
     from .results import CheckReport, DiskUsage, ImageList, PruneReport
     from .results import History as HistoryTable
     from .snapshots.base import Snapshotter
@@ -45,6 +47,8 @@ class Minidock:
         self._snapshotter_choice = snapshotter  # None: $MINIDOCK_SNAPSHOTTER, the home's, the host's
         self.content = ContentStore(self.layout.oci, tmp_dir=self.layout.tmp)
         self.names = ImageStore(self.layout.oci, self.layout.locks / "images.lock")
+        #: Parsed manifest and config by target (``_load``).
+        self._parsed: dict[tuple[Digest, str], tuple[Manifest, ImageConfig]] = {}
         self.names.initialise()
 
     @property
@@ -81,11 +85,11 @@ class Minidock:
                 lookup.unnamed_manifest(self.content, reference.digest)
             if target is None and reference == BUILTIN_BUSYBOX:
                 return self.bootstrap()
-        target = target or lookup.by_id(entries, text, lambda t: self._load(t).id) or \
+        target = target or lookup.by_id(entries, text, lambda t: self._load(t, entries).id) or \
             lookup.unnamed_manifest(self.content, lookup.try_digest(text))
         if target is None:
             raise NotFound(f"No such image: {text}")
-        return self._load(target)
+        return self._load(target, entries)
 
     def list_images(self) -> list[Image]:
         by_digest: dict[Digest, Descriptor] = {}
@@ -93,8 +97,23 @@ class Minidock:
             by_digest.setdefault(entry.target.digest, entry.target)
         return [self._load(target) for target in by_digest.values()]
 
-    def _load(self, target: Descriptor) -> Image:
-        return load_image(self.content, target, tuple(self.names.names_of(target.digest)))
+    def _load(self, target: Descriptor, entries: list[NamedTarget] | None = None) -> Image:
+        """The image ``target`` names, with its names from ``entries`` (None: read them now).
+        Its manifest and config are parsed once per process: a digest names the same bytes
+        for ever, so nothing (rmi, tag, another process) can make them stale; what names
+        the image is looked up every time."""
+        if entries is None:
+            names = tuple(self.names.names_of(target.digest))
+        else:
+            names = tuple(e.reference for e in entries
+                          if e.target.digest == target.digest and e.reference)
+        key = (target.digest, target.media_type)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            image = load_image(self.content, target, names)
+            self._parsed[key] = (image.manifest, image.config)
+            return image
+        return Image(names, target, *parsed)
 
     # -- image commands ----------------------------------------------------------------------
     def bootstrap(self) -> Image:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -39,7 +40,11 @@ STOP_POLL = 0.02
 def process_spec(config: ContainerConfig, mounts: Any, *, stdin: bool = False,
                  network: str | None = None) -> ProcessSpec:
     limits = ResourceLimits(**config.limits) if config.limits else None
-    return ProcessSpec(rootfs=mounts.rootfs, overlay=mounts.overlay, argv=config.argv,
+    overlay = mounts.overlay
+    if overlay is not None and config.auto_remove:
+        # Its layer goes when it ends: no sync of the host's filesystem for it (OverlayMount).
+        overlay = replace(overlay, volatile=True)
+    return ProcessSpec(rootfs=mounts.rootfs, overlay=overlay, argv=config.argv,
                        env=config.env, cwd=config.cwd, user=config.user,
                        hostname=config.hostname or config.short_id,
                        network=network or config.network, stdin=stdin, limits=limits,

@@ -149,7 +149,12 @@ class Containers:
               stderr: Any = None) -> tuple[ContainerConfig, int]:
         config = self.get(text)
         if attach:
-            return config, self.lifecycle.run_attached(config, stdout=stdout, stderr=stderr)
+            try:
+                return config, self.lifecycle.run_attached(config, stdout=stdout, stderr=stderr)
+            finally:  # docker's `create --rm` + `start -a` (its layer was volatile: lifecycle),
+                # unless it was refused for running already
+                if config.auto_remove and not self.lifecycle.running(config):
+                    self._remove(config, force=True)
         self.lifecycle.start_detached(config)
         return config, 0
 
@@ -182,7 +187,8 @@ class Containers:
             self.lifecycle.kill(config, signal.SIGKILL)
             self.lifecycle.wait_exit(config, 10.0)
         try:
-            self.snapshotter.remove(config.snapshot)
+            # --rm: the run returns once the records are gone, the layer's files go meanwhile
+            self.snapshotter.remove(config.snapshot, background=config.auto_remove)
         except NotFound:
             pass  # a half-created container: nothing was prepared
         self.store.delete(config.id)

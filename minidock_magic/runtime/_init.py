@@ -43,15 +43,17 @@ from . import (
 from .spec import ExecSpec, Isolation, ProcessSpec
 
 def exec_in_container(spec: ProcessSpec, status_fd: int, *, in_userns: bool,
-                      full_map: bool, syscall_filter: bytes | None) -> int:
-    """The container's PID 1 before ``execve``; returns only a docker status (126/127)."""
+                      full_map: bool, syscall_filter: bytes | None,
+                      loopback_up: bool = False) -> int:
+    """The container's PID 1 before ``execve``; returns only a docker status (126/127).
+    ``loopback_up``: its network namespace's ``lo`` is up already (a spare's)."""
     _libc.set_parent_death_signal(signal.SIGKILL)  # never outlive the supervisor
     if not spec.tty:
         os.setsid()
     hostname = spec.hostname or etcfiles.DEFAULT_HOSTNAME
     rootfs.prepare(spec, in_user_namespace=in_userns, hostname=hostname)
     socket.sethostname(hostname)
-    if spec.network == "none":
+    if spec.network == "none" and not loopback_up:
         _libc.interface_up("lo")
     rootfs.enter(spec)
     return confine.exec_confined(

@@ -10,6 +10,7 @@ do.
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -41,19 +42,44 @@ DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc
              "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"}
 
 
-def overlay_options(overlay: OverlayMount, *, userxattr: bool) -> str:
-    """overlayfs mount data; ``userxattr`` stores its metadata where an unprivileged user may.
+def overlay_options(overlay: OverlayMount, *, userxattr: bool, volatile: bool = True) -> str:
+    """overlayfs mount data; ``userxattr`` stores its metadata where an unprivileged user may;
+    ``volatile`` (False: the kernel, older than 5.10, refused it) if the overlay asks for it.
 
     >>> overlay_options(OverlayMount([Path("/l2"), Path("/l1")], Path("/u"), Path("/w")),
     ...                 userxattr=True)
     'lowerdir=/l2:/l1,upperdir=/u,workdir=/w,userxattr'
+    >>> overlay_options(OverlayMount([Path("/l")], Path("/u"), Path("/w"), volatile=True),
+    ...                 userxattr=False)
+    'lowerdir=/l,upperdir=/u,workdir=/w,volatile'
     """
     options = ["lowerdir=" + ":".join(str(p) for p in overlay.lowerdirs)]
     if overlay.upperdir is not None and overlay.workdir is not None:
         options += [f"upperdir={overlay.upperdir}", f"workdir={overlay.workdir}"]
+        if overlay.volatile and volatile:
+            options.append("volatile")
     if userxattr:
         options.append("userxattr")
     return ",".join(options)
+
+
+def _mount_overlay(overlay: OverlayMount, root: Path, *, userxattr: bool) -> None:
+    data = overlay_options(overlay, userxattr=userxattr)
+    try:
+        mount("overlay", root, "overlay", MS_NODEV, data)
+        return
+    except OSError as exc:
+        if not overlay.volatile or exc.errno != errno.EINVAL:
+            raise Unavailable(f"container setup failed: mount overlayfs: {exc.strerror}") \
+                from None
+        if overlay.workdir is not None and \
+                os.path.lexists(overlay.workdir / "work" / "incompat" / "volatile"):
+            raise Unavailable("container setup failed: this --rm container's writable layer "
+                              "was left by a run that never finished (overlayfs will not mount "
+                              "it again): remove the container") from None
+    # A kernel without the option (before 5.10): the layer goes at exit all the same.
+    _step("mount overlayfs", mount, "overlay", root, "overlay", MS_NODEV,
+          overlay_options(overlay, userxattr=userxattr, volatile=False))
 
 
 def _step(what: str, action: object, *args: object) -> None:
@@ -138,8 +164,7 @@ def prepare(spec: ProcessSpec, *, in_user_namespace: bool, hostname: str) -> Non
     # nodev: a device node that came in a layer (or that the container makes) opens nothing;
     # the devices a container may use are bound onto its own /dev tmpfs below.
     if spec.overlay is not None:
-        data = overlay_options(spec.overlay, userxattr=in_user_namespace)
-        _step("mount overlayfs", mount, "overlay", root, "overlay", MS_NODEV, data)
+        _mount_overlay(spec.overlay, root, userxattr=in_user_namespace)
     else:  # pivot_root needs the new root to be a mount point
         _step("bind the rootfs", mount, root, root, None, MS_BIND | MS_REC)
         _step("make the rootfs nodev", mount, None, root, None,

@@ -39,12 +39,17 @@ class OverlayMount:
     """An overlayfs to mount onto ``ProcessSpec.rootfs`` inside the container's mount namespace.
 
     ``lowerdirs`` are listed top-most first, exactly as overlayfs' ``lowerdir=`` option takes
-    them. Without ``upperdir``/``workdir`` the overlay is read-only.
+    them. Without ``upperdir``/``workdir`` the overlay is read-only. ``volatile``: the writable
+    layer is thrown away when the container ends (``run --rm``), so overlayfs may skip every sync
+    of the upper filesystem — above all the ``syncfs`` of the whole host filesystem that an
+    unmount otherwise makes as the container's mount namespace goes (podman does the same for
+    ``--rm``). Such a layer cannot be mounted again (overlayfs refuses a volatile work dir).
     """
 
     lowerdirs: Sequence[Path]
     upperdir: Path | None = None
     workdir: Path | None = None
+    volatile: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +92,7 @@ class ProcessSpec:
                 "lowerdirs": [str(p) for p in overlay.lowerdirs],
                 "upperdir": None if overlay.upperdir is None else str(overlay.upperdir),
                 "workdir": None if overlay.workdir is None else str(overlay.workdir),
+                "volatile": overlay.volatile,
             },
             "limits": None if self.limits is None else {
                 "memory": self.limits.memory, "cpus": self.limits.cpus, "pids": self.limits.pids,
@@ -101,6 +107,7 @@ class ProcessSpec:
             lowerdirs=[Path(p) for p in ov["lowerdirs"]],
             upperdir=None if ov["upperdir"] is None else Path(ov["upperdir"]),
             workdir=None if ov["workdir"] is None else Path(ov["workdir"]),
+            volatile=bool(ov.get("volatile", False)),
         )
         limits = None if lim is None else ResourceLimits(**lim)
         return cls(
@@ -197,6 +204,7 @@ def checked(spec: ProcessSpec) -> ProcessSpec:
             else _overlay_path(overlay.upperdir, "overlay upper directory"),
             workdir=None if overlay.workdir is None
             else _overlay_path(overlay.workdir, "overlay work directory"),
+            volatile=overlay.volatile and overlay.upperdir is not None,
         )
     limits = spec.limits
     if limits is not None:

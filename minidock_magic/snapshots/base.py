@@ -88,8 +88,9 @@ class Snapshotter(Protocol):
         ``labels`` (None: keep the active's). AlreadyExists if ``name`` is taken (``key`` stays
         active)."""
 
-    def remove(self, key: str) -> None:
-        """Remove a snapshot; Conflict if a committed one still has children."""
+    def remove(self, key: str, *, background: bool = False) -> None:
+        """Remove a snapshot; Conflict if a committed one still has children. ``background``:
+        return once its record is gone, its directory deleted by a thread of this process."""
 
     def walk(self) -> Iterator[Info]:
         """Every snapshot, parents before their children."""

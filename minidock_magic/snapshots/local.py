@@ -14,9 +14,11 @@ record without a complete directory is only ever an active one, which nobody reu
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +69,59 @@ def remove_tree(path: Path) -> None:
     except FileNotFoundError:
         return
     shutil.rmtree(path, onerror=retry)
+
+
+class _Remover:
+    """Removes the directories of snapshots whose records are gone, one after another in a
+    thread of its own, so that ``remove(background=True)`` (a ``run --rm`` container's end)
+    returns once the record is: deleting a directory tree is a dozen journalled metadata
+    writes, several ms on a busy disk. Such a directory is garbage whoever deletes it
+    (``cleanup`` would take it after a crash). The thread lives on, waiting, once started
+    (starting one costs its starter a wait of about a millisecond on a busy machine); it is a
+    daemon, so the process can end, and at exit the process first waits until it is done."""
+
+    def __init__(self) -> None:
+        self._queue: list[Path] = []
+        self._busy = 0  # handed over and not removed yet
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def submit(self, path: Path) -> None:
+        with self._changed:
+            self._queue.append(path)
+            self._busy += 1
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="minidock-remover",
+                                                daemon=True)
+                self._thread.start()
+                atexit.register(self.drain)
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._queue:
+                    self._changed.wait()
+                path = self._queue.pop(0)
+            try:
+                remove_tree(path)
+            except OSError as exc:  # left for cleanup
+                if os.environ.get("MINIDOCK_DEBUG"):
+                    print(f"minidock: cannot remove {path}: {exc}", flush=True)
+            finally:
+                with self._changed:
+                    self._busy -= 1
+                    self._changed.notify_all()
+
+    def drain(self) -> None:
+        """Wait until every directory handed over so far is gone."""
+        with self._changed:
+            while self._busy:
+                self._changed.wait()
+
+
+#: One per process: the directories it hands over are removed in the order they came.
+removals = _Remover()
 
 
 def tree_usage(root: Path) -> Usage:
@@ -166,9 +221,12 @@ class LocalSnapshotter:
         os.chmod(self._dir(committed), 0o555)
         return committed.info()
 
-    def remove(self, key: str) -> None:
+    def remove(self, key: str, *, background: bool = False) -> None:
         record = self.meta.delete(key)  # Conflict while children exist; the directory stays then
-        remove_tree(self._dir(record))
+        if background:  # an orphan from now on, whoever deletes it
+            removals.submit(self._dir(record))
+        else:
+            remove_tree(self._dir(record))
 
     def usage(self, key: str) -> Usage:
         return tree_usage(self._fs(self.meta.get(key)))
@@ -177,6 +235,7 @@ class LocalSnapshotter:
         # Listed under the writers' lock (a record is always written before its directory, so
         # no snapshot being prepared right now can look orphaned), removed after it: ids are
         # never reused, so an orphan stays an orphan and nobody waits for the deleting.
+        removals.drain()  # what this process removes already is not for cleanup to report
         with self.meta.exclusive():
             owned = self.meta.ids()
             orphans = [entry for entry in sorted(self.snapshots_dir.iterdir())

@@ -221,3 +221,39 @@ def test_proot_refuses_an_overlay_home_before_creating_anything(busybox_engine):
     with pytest.raises(InvalidArgument, match="proot"):
         busybox_engine.containers.create("busybox", RunOptions(command=["true"], isolation="proot"))
     assert busybox_engine.containers.ps(all=True).rows == []
+
+
+def _root_mount(engine, **options):
+    config, code, out, err = run(engine, "grep", " / / ", "/proc/self/mountinfo", **options)
+    assert code == 0, err
+    return config, out
+
+
+def test_only_an_rm_containers_layer_skips_syncs(busybox_engine, needs_namespaces: None):
+    # --rm: the layer goes at exit, so its overlay is volatile (no syncfs of the host's whole
+    # filesystem as its mount namespace goes); a kept container's layer stays durable, and
+    # starts again.
+    engine = busybox_engine
+    if not engine.snapshotter.name.startswith("overlay"):
+        pytest.skip("this home's snapshotter mounts no overlay")
+    config, line = _root_mount(engine, auto_remove=True)
+    assert "overlay" in line and "volatile" in line
+    with pytest.raises(NotFound):
+        engine.containers.get(config.id)
+    from minidock_magic.snapshots.local import removals
+    removals.drain()  # its layer's files went in the background
+    assert engine.snapshotter.cleanup() == []
+    assert config.snapshot not in {info.key for info in engine.snapshotter.walk()}
+    config, line = _root_mount(engine)
+    assert "overlay" in line and "volatile" not in line
+    out = io.BytesIO()
+    assert engine.containers.start(config.id, attach=True, stdout=out)[1] == 0
+    assert b"volatile" not in out.getvalue()
+
+
+def test_create_rm_then_start_attached_removes_the_container(busybox_engine):
+    engine = busybox_engine
+    config = engine.containers.create("busybox", RunOptions(command=["true"], auto_remove=True))
+    assert engine.containers.start(config.id, attach=True, stdout=io.BytesIO())[1] == 0
+    with pytest.raises(NotFound):
+        engine.containers.get(config.id)

@@ -241,3 +241,18 @@ def test_bootstrap_falls_back_to_the_host_shell_without_busybox(tmp_path, monkey
     _, code = engine.containers.run("busybox", RunOptions(command=["/bin/sh", "-c", "echo runs"]),
                                     stdout=out, stderr=out)
     assert (code, out.getvalue()) == (0, b"runs\n")
+
+
+def test_a_parsed_image_is_reused_but_its_names_are_read_every_time(busybox_engine):
+    # The manifest and config are parsed once per engine (a digest names the same bytes for
+    # ever); names come from the store on every lookup, so tag and rmi show at once, here and
+    # in another engine on the same home.
+    engine, other = busybox_engine, Minidock(busybox_engine.home)
+    first = engine.image("busybox")
+    assert engine.image("busybox").config is first.config
+    other.tag("busybox", "mine:1")
+    assert {r.familiar for r in engine.image("busybox").names} == {"busybox:latest", "mine:1"}
+    other.rmi("mine:1")
+    with pytest.raises(NotFound):
+        engine.image("mine:1")
+    assert [r.familiar for r in engine.image(str(first.id)).names] == ["busybox:latest"]

@@ -211,3 +211,26 @@ def test_a_spare_waits_through_requests_it_cannot_serve() -> None:
     spare = spares.spare = Stub(none)  # type: ignore[assignment]
     assert spares.take({"isolation": "namespaces", "network": "host"}) is None
     assert spare.closed and spares.spare is None  # another shape: dropped (refilled after)
+
+
+def test_a_spares_loopback_is_up(rootfs: Path, isolation: Isolation, threaded: None) -> None:
+    # A spare brings its own network namespace's lo up before it is asked for; every container
+    # of the server (the first forked, the next ones spares) must find it up all the same.
+    if isolation is Isolation.PROOT:
+        pytest.skip("proot containers share the host's network")
+    from tests.runtime.helpers import capture
+    for _ in range(3):
+        result = capture(spec(rootfs, "ip", "link", "show", "lo"), isolation)
+        assert result.status == 0, result.err
+        assert ",UP" in result.out, result.out
+
+
+def test_every_container_starts_with_no_signal_ignored(rootfs: Path, isolation: Isolation,
+                                                       threaded: None) -> None:
+    # Python ignores SIGPIPE and SIGXFSZ, and ignored dispositions survive execve: PID 1 resets
+    # them, forked or a spare (whose supervisor set up its own handlers first).
+    from tests.runtime.helpers import capture
+    for _ in range(3):
+        result = capture(spec(rootfs, "grep", "SigIgn", "/proc/self/status"), isolation)
+        assert result.status == 0, result.err
+        assert result.out.split() == ["SigIgn:", "0" * 16], result.out

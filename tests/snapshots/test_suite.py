@@ -211,3 +211,19 @@ def test_threads_share_one_snapshotter(snapshotter: Snapshotter) -> None:
     assert sorted(results) == ["lost"] * 7 + ["same name"]
     assert [i.key for i in snapshotter.walk()] == ["base", "same name"]
     assert snapshotter.cleanup() == []
+
+
+def test_remove_in_the_background(snapshotter: Snapshotter) -> None:
+    # The record goes at once (nobody can see or reuse the snapshot), its directory by a thread
+    # of this process; cleanup waits for it rather than report it as an orphan.
+    from minidock_magic.snapshots.local import removals
+    committed(snapshotter, "base", None, base_layer())
+    snapshotter.prepare("container", "base")
+    dirs = snapshotter.layer_dirs("container")
+    snapshotter.remove("container", background=True)
+    assert [i.key for i in snapshotter.walk()] == ["base"]
+    assert snapshotter.cleanup() == []
+    assert not dirs[0].exists()
+    snapshotter.remove("base", background=True)
+    removals.drain()
+    assert not dirs[-1].exists() and list(snapshotter.walk()) == []
