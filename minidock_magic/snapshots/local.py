@@ -14,7 +14,6 @@ record without a complete directory is only ever an active one, which nobody reu
 
 from __future__ import annotations
 
-import atexit
 import os
 import shutil
 import stat
@@ -22,6 +21,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
 from ..content.atomic import private_dir
@@ -71,53 +71,44 @@ def remove_tree(path: Path) -> None:
     shutil.rmtree(path, onerror=retry)
 
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+
 class _Remover:
-    """Removes the directories of snapshots whose records are gone, one after another in a
-    thread of its own, so that ``remove(background=True)`` (a ``run --rm`` container's end)
-    returns once the record is: deleting a directory tree is a dozen journalled metadata
-    writes, several ms on a busy disk. Such a directory is garbage whoever deletes it
-    (``cleanup`` would take it after a crash). The thread lives on, waiting, once started
-    (starting one costs its starter a wait of about a millisecond on a busy machine); it is a
-    daemon, so the process can end, and at exit the process first waits until it is done."""
+    """Removes the directories of snapshots whose records are gone, in one worker thread, so
+    that ``remove(background=True)`` (a ``run --rm`` container's end) returns once the record
+    is: deleting a directory tree is a dozen journalled metadata writes, several ms on a busy
+    disk. Such a directory is garbage whoever deletes it (``cleanup`` would take it after a
+    crash). At exit Python waits for the worker, as for any ThreadPoolExecutor."""
 
     def __init__(self) -> None:
-        self._queue: list[Path] = []
-        self._busy = 0  # handed over and not removed yet
-        self._changed = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: set[Future[None]] = set()
 
     def submit(self, path: Path) -> None:
-        with self._changed:
-            self._queue.append(path)
-            self._busy += 1
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="minidock-remover",
-                                                daemon=True)
-                self._thread.start()
-                atexit.register(self.drain)
-            self._changed.notify_all()
-
-    def _run(self) -> None:
-        while True:
-            with self._changed:
-                while not self._queue:
-                    self._changed.wait()
-                path = self._queue.pop(0)
-            try:
-                remove_tree(path)
-            except OSError as exc:  # left for cleanup
-                if os.environ.get("MINIDOCK_DEBUG"):
-                    print(f"minidock: cannot remove {path}: {exc}", flush=True)
-            finally:
-                with self._changed:
-                    self._busy -= 1
-                    self._changed.notify_all()
+        from concurrent.futures import ThreadPoolExecutor  # only once a container is removed
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(1, thread_name_prefix="minidock-remover")
+            future = self._pool.submit(_remove_quietly, path)
+            self._pending.add(future)
+        future.add_done_callback(self._pending.discard)
 
     def drain(self) -> None:
         """Wait until every directory handed over so far is gone."""
-        with self._changed:
-            while self._busy:
-                self._changed.wait()
+        if self._pending:
+            from concurrent.futures import wait
+            wait(list(self._pending))
+
+
+def _remove_quietly(path: Path) -> None:
+    try:
+        remove_tree(path)
+    except OSError as exc:  # left for cleanup
+        if os.environ.get("MINIDOCK_DEBUG"):
+            print(f"minidock: cannot remove {path}: {exc}", flush=True)
 
 
 #: One per process: the directories it hands over are removed in the order they came.
