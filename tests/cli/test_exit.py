@@ -25,7 +25,7 @@ console()
 
 def _console(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-c", CONSOLE, str(tmp_path / "out"), *args],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_output_status_threads_and_atexit_survive_the_fast_exit(tmp_path: Path) -> None:
