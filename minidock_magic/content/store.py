@@ -19,7 +19,6 @@ from ..errors import DigestMismatch, InvalidArgument, NotFound
 from ..oci.digest import CHUNK, Digest
 from .atomic import fsync_dir, private_dir
 
-
 #: Every this many bytes a writer has the kernel start writing them to disk, so the disk works
 #: while more arrive and ``commit``'s fsync waits for the last few MiB only: 73-87 ms → 13-23 ms
 #: for a 50 MiB blob on this host's disk, a pull's longest wait after its bytes are in.
