@@ -241,3 +241,25 @@ def test_bootstrap_falls_back_to_the_host_shell_without_busybox(tmp_path, monkey
     _, code = engine.containers.run("busybox", RunOptions(command=["/bin/sh", "-c", "echo runs"]),
                                     stdout=out, stderr=out)
     assert (code, out.getvalue()) == (0, b"runs\n")
+
+
+def test_naming_an_image_again_leaves_the_index_alone(busybox_engine):
+    """An up-to-date re-pull or a repeated tag rewrites (and fsyncs) nothing; a real change does,
+    and so does a name that takes over an untagged entry of the same image."""
+    names = busybox_engine.names
+    index = busybox_engine.layout.oci / "index.json"
+    busybox, name = Reference.parse("busybox"), Reference.parse("me/app:1")
+    target = names.get(busybox)
+    names.set(name, target)
+    before = os.stat(index)
+    assert names.set(name, target) == target
+    assert names.set(busybox, target) == target
+    after = os.stat(index)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    for each in (busybox, name):
+        names.remove(each, target.digest)
+    names.keep_untagged(target)
+    assert [e.reference for e in names.entries()] == [None]
+    assert names.set(name, target) is None
+    assert [e.reference for e in names.entries()] == [name]
+    assert os.stat(index).st_ino != after.st_ino
