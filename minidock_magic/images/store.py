@@ -79,7 +79,10 @@ class ImageStore:
             kept = [e for e in entries if e.reference != reference
                     and not (e.reference is None and e.target.digest == target.digest)]
             kept.append(NamedTarget(reference, _bare(target)))
-            self._write(kept)
+            # A re-pull of an image that is up to date (or a tag that is already there) changes
+            # no entry: the file, its two fsyncs and its readers are left alone.
+            if len(kept) != len(entries) or previous is None or _bare(previous) != _bare(target):
+                self._write(kept)
         return previous
 
     def keep_untagged(self, target: Descriptor) -> None:

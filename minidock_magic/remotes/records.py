@@ -4,6 +4,9 @@
 pushed to. Pushing ``me/app`` to a registry that already holds a layer in ``me/base`` then costs
 one ``POST ?mount=…&from=me/base`` instead of sending the bytes again — the registry links the
 blob it has. The record is only a hint: a wrong entry costs one refused mount, nothing more.
+So it is written without fsyncs (``durable=False``): a power cut may lose or empty it, which
+costs the mounts it named (the blobs go up instead) and nothing else, as an unreadable file reads
+as no record. Two fsyncs less at the end of every pull and push (~5 ms on this host's disk).
 """
 
 from __future__ import annotations
@@ -53,4 +56,5 @@ class BlobSources:
             for digest in wanted:
                 places = [place, *(p for p in data.get(digest, []) if p != place)]
                 data[digest] = places[:KEEP]
-            atomic_write_bytes(self.path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n")
+            atomic_write_bytes(self.path, json.dumps(data, indent=1, sort_keys=True).encode() + b"\n",
+                               durable=False)

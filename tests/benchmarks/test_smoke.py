@@ -53,3 +53,13 @@ def test_quick_run_produces_rows_with_positive_numbers(tmp_path: Path) -> None:
     assert len(lessons) == 1, lessons
     assert lessons[0]["ours"] and lessons[0]["ours"][0] > 0, lessons  # --quick: one notebook, timed
     assert lessons[0]["extra"]["passed"] > 0, lessons
+
+
+def test_pull_ab_prints_a_ratio_per_side(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "benchmarks.pull_ab", "--quick", "--runs", "1"],
+                            cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-4000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("skopeo copy: median ") and lines[0].endswith("(median) 1.00"), lines
+    assert lines[1].startswith(f"{REPO}: median ") and " ms, per-round ratio" in lines[1], lines
+    assert float(lines[1].rsplit(" ", 1)[1]) > 0, lines

@@ -12,6 +12,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from minidock_magic.facade import Minidock
+from tests.servers import DockerRegistry
+
 CHECK = """\
 import sys
 from minidock_magic.cli import main
@@ -54,4 +59,34 @@ def test_a_container_start_imports_only_what_it_needs(tmp_path: Path) -> None:
     check = [sys.executable, "-c", CREATE, home, ",".join(sorted(NOT_ON_THE_START_PATH))]
     subprocess.run(check, capture_output=True, text=True, check=True)  # makes busybox, unpacks it
     result = subprocess.run(check, capture_output=True, text=True, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout
+
+
+#: A pull stores blobs and names; it unpacks nothing (``create``/``run`` do, on first use), so
+#: nothing of layers, containers or the runtime; with ``-q`` no progress bars; its HTTP goes
+#: through ``StdlibTransport``, so no httpcore/h11; and none of what the start path is spared.
+NOT_ON_THE_PULL_PATH = NOT_ON_THE_START_PATH | {
+    "tqdm", "httpcore", "h11", "sqlite3", "minidock_magic.diff", "minidock_magic.containers",
+    "minidock_magic.runtime", "minidock_magic.images.unpack"}
+
+PULL = """\
+import sys
+from minidock_magic.cli import main
+code = main(["--home", sys.argv[1], "pull", "-q", sys.argv[2]])
+print(code, sorted(set(sys.argv[3].split(",")) & set(sys.modules)))
+"""
+
+
+@pytest.mark.integration
+def test_a_pull_imports_only_what_it_needs(tmp_path: Path, busybox_engine: Minidock) -> None:
+    registry = DockerRegistry(tmp_path / "registry")
+    try:
+        name = f"{registry.address}/me/busybox:1"
+        busybox_engine.tag("busybox", name)
+        busybox_engine.push(name, quiet=True)
+        check = [sys.executable, "-c", PULL, str(tmp_path / "home"), name,
+                 ",".join(sorted(NOT_ON_THE_PULL_PATH))]
+        result = subprocess.run(check, capture_output=True, text=True, check=True)
+    finally:
+        registry.stop()
     assert result.stdout.strip().splitlines()[-1] == "0 []", result.stdout

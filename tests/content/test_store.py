@@ -51,3 +51,32 @@ def test_atomic_write_replaces_whole(tmp_path):
     atomic_write_bytes(target, b"two")
     assert target.read_bytes() == b"two"
     assert [p.name for p in tmp_path.iterdir()] == ["f.json"]
+
+
+def test_a_large_blob_is_handed_to_the_disk_as_it_is_written(store, monkeypatch):
+    """Every WRITEBACK bytes the kernel is asked to start writing out the range just written
+    (all of it in the file by then), so commit's fsync waits for the tail only; the blob is
+    the same bytes, and a small one asks for nothing."""
+    from minidock_magic.content import store as store_module
+
+    advised = []
+    real = os.posix_fadvise
+
+    def record(fd, offset, length, advice):
+        assert os.fstat(fd).st_size == offset + length  # flushed before the advice
+        advised.append((offset, length, advice))
+        real(fd, offset, length, advice)
+
+    monkeypatch.setattr(os, "posix_fadvise", record)
+    piece = os.urandom(1 << 20)
+    data = piece * 20
+    with store.writer(Digest.of(data), len(data)) as writer:
+        for _ in range(20):
+            writer.write(piece)
+        info = writer.commit()
+    step = store_module.WRITEBACK
+    assert advised == [(0, step, os.POSIX_FADV_DONTNEED), (step, step, os.POSIX_FADV_DONTNEED)]
+    assert store.read_bytes(info.digest) == data
+    advised.clear()
+    store.put_bytes(b"small")
+    assert advised == []

@@ -256,3 +256,26 @@ def test_a_parsed_image_is_reused_but_its_names_are_read_every_time(busybox_engi
     with pytest.raises(NotFound):
         engine.image("mine:1")
     assert [r.familiar for r in engine.image(str(first.id)).names] == ["busybox:latest"]
+
+
+def test_naming_an_image_again_leaves_the_index_alone(busybox_engine):
+    """An up-to-date re-pull or a repeated tag rewrites (and fsyncs) nothing; a real change does,
+    and so does a name that takes over an untagged entry of the same image."""
+    names = busybox_engine.names
+    index = busybox_engine.layout.oci / "index.json"
+    busybox, name = Reference.parse("busybox"), Reference.parse("me/app:1")
+    target = names.get(busybox)
+    names.set(name, target)
+    before = os.stat(index)
+    assert names.set(name, target) == target
+    assert names.set(busybox, target) == target
+    after = os.stat(index)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    for each in (busybox, name):
+        names.remove(each, target.digest)
+    names.keep_untagged(target)
+    assert [e.reference for e in names.entries()] == [None]
+    untagged = index.read_bytes()
+    assert names.set(name, target) is None
+    assert [e.reference for e in names.entries()] == [name]
+    assert index.read_bytes() != untagged  # (not the inode: the writes between freed and reused it)
