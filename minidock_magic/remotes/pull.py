@@ -23,17 +23,13 @@ from ..oci.digest import Digest
 from ..oci.manifest import Index, Manifest, parse_any
 from ..oci.reference import Reference
 from ..units import human_size
-from .client import RegistryClient
+from .client import PARALLEL_LAYERS, RegistryClient
 from .progress import Progress
 from .session import Engine, blob_sources, open_client, parse_platform
 from .trace import Sink
 
 #: An index may point at another index; real images nest at most once or twice.
 MAX_NESTING = 4
-#: Layers downloaded at once (docker's and skopeo's default is 3). On this 2-core host it paid on
-#: a 10-layer image (0.59x the time one by one) and a 3-layer one (0.86x): the waits on the
-#: registry and each blob's fsync overlap (``python -m benchmarks --only transport``).
-PARALLEL_LAYERS = 3
 
 
 @dataclass(slots=True)

@@ -1,5 +1,8 @@
 """``push``: data flow 5 — for each blob: HEAD (skip) → cross-repo mount → upload; then the manifest.
 
+The config goes first, then up to ``PARALLEL_LAYERS`` layers at once; status lines and the report follow the manifest's
+order whatever the finishing order, so a push reads the same every time.
+
 Blobs first, manifest last: a registry accepts a manifest only when every blob it lists is already
 there, so the order is the protocol's, not a choice. The manifest goes up byte for byte as stored,
 so the registry computes the very digest we have.
@@ -11,6 +14,8 @@ the figures passes a ``PushReport`` (``push(engine, name, report=PushReport())``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from ..errors import InvalidArgument, NotFound
@@ -19,7 +24,7 @@ from ..oci.digest import Digest
 from ..oci.manifest import Index, parse_any
 from ..oci.reference import Reference
 from ..units import human_size
-from .client import RegistryClient
+from .client import PARALLEL_LAYERS, RegistryClient
 from .progress import Progress
 from .records import BlobSources
 from .session import Engine, blob_sources, open_client
@@ -97,28 +102,46 @@ class _Push:
     progress: Progress
     report: PushReport
 
-    def blob(self, desc: Descriptor, is_layer: bool) -> None:
-        short, host = desc.digest.short, self.client.host
-        count = is_layer and not self.report.counted(desc.digest)
+    def place(self, desc: Descriptor) -> tuple[str, str | None]:
+        """Get one blob into the repository: "present" already, "mounted" from another of this
+        registry's repositories (returned as the second item), or "sent"."""
         if self.client.has_blob(self.repo, desc.digest):
-            if is_layer:
-                self.progress.status(f"{short}: Layer already exists")
-            if count:
-                self.report.present.append(desc)
-            return
-        for source in self.sources.mount_sources(desc.digest, host, self.repo)[:MAX_MOUNT_TRIES]:
+            return "present", None
+        for source in self.sources.mount_sources(desc.digest, self.client.host, self.repo)[:MAX_MOUNT_TRIES]:
             if self.client.mount_blob(self.repo, desc.digest, source):
-                if is_layer:
-                    self.progress.status(f"{short}: Mounted from {source}")
-                if count:
-                    self.report.mounted.append((desc, source))
-                return
-        with self.engine.content.open(desc.digest) as stream, self.progress.bar(short, desc.size) as advance:
+                return "mounted", source
+        with self.engine.content.open(desc.digest) as stream, \
+                self.progress.bar(desc.digest.short, desc.size) as advance:
             self.client.push_blob(self.repo, desc, stream, advance)
-        if is_layer:
-            self.progress.status(f"{short}: Pushed")
-        if count:
-            self.report.sent.append(desc)
+        return "sent", None
+
+    def place_all(self, layers: list[Descriptor]) -> Iterator[tuple[Descriptor, str, str | None]]:
+        """``place`` each layer, up to ``PARALLEL_LAYERS`` at once (as skopeo does), yielding
+        what happened to each in the given order as soon as it is known. A layer listed twice is
+        placed once and "present" after."""
+        unique = {desc.digest: desc for desc in layers}
+        with ThreadPoolExecutor(max(1, min(PARALLEL_LAYERS, len(unique)))) as pool:
+            pending = {digest: pool.submit(self.place, desc) for digest, desc in unique.items()}
+            try:
+                for desc in layers:
+                    done = pending.pop(desc.digest, None)
+                    yield (desc, *done.result()) if done is not None else (desc, "present", None)
+            finally:
+                for left in pending.values():  # after a failure: start no more uploads
+                    left.cancel()
+
+    def record(self, desc: Descriptor, how: str, source: str | None) -> None:
+        """A layer's status line and its place in the report, in the manifest's order."""
+        short = desc.digest.short
+        self.progress.status({"present": f"{short}: Layer already exists",
+                              "mounted": f"{short}: Mounted from {source}",
+                              "sent": f"{short}: Pushed"}[how])
+        if self.report.counted(desc.digest):
+            return
+        if how == "mounted":
+            self.report.mounted.append((desc, source or ""))
+        else:
+            (self.report.present if how == "present" else self.report.sent).append(desc)
 
     def document(self, desc: Descriptor, tag: str | None) -> tuple[Digest, int, list[Digest]]:
         """Push a manifest (its blobs first) or an index (its manifests first); returns the digest,
@@ -138,9 +161,12 @@ class _Push:
             for child in document.manifests:
                 pushed += self.document(child, None)[2]
         else:
-            for blob in (*document.layers, document.config):
-                self.blob(blob, blob is not document.config)
-                pushed.append(blob.digest)
+            # The config alone first: it meets the registry's auth challenge, so one token
+            # serves the layers that then go up side by side.
+            self.place(document.config)
+            for layer, how, source in self.place_all(list(document.layers)):
+                self.record(layer, how, source)
+            pushed += [*(layer.digest for layer in document.layers), document.config.digest]
         digest = self.client.put_manifest(self.repo, tag or str(desc.digest), raw, document.media_type)
         return digest, len(raw), [*pushed, digest]
 

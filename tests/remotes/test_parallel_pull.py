@@ -1,4 +1,5 @@
-"""Layers are downloaded a few at a time; what a pull reports and keeps stays as if one by one."""
+"""Layers are downloaded (and uploaded) a few at a time; what a pull or a push reports and keeps
+stays as if one by one."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from minidock_magic.errors import DigestMismatch
 from minidock_magic.facade import Minidock
 from minidock_magic.images.image import Image
 from minidock_magic.remotes.pull import PARALLEL_LAYERS, PullReport, pull
-from minidock_magic.remotes.push import push
+from minidock_magic.remotes.push import PushReport, push
 
 pytestmark = pytest.mark.integration
 
@@ -49,6 +50,23 @@ def test_status_lines_and_report_follow_the_manifest(busybox_engine, second_engi
     assert report.present == [busybox.layers[0]]
     assert report.downloaded == list(image.layers[1:])
     assert all(second_engine.content.verify(b.digest) for b in pulled.blobs())
+
+
+def test_push_status_lines_and_report_follow_the_manifest(busybox_engine, registry, tmp_path):
+    image = layered(busybox_engine, tmp_path, [3_000_000, 10, 200_000, 20, 1_000, 5])
+    assert len(image.layers) > PARALLEL_LAYERS
+    busybox_engine.tag("busybox", f"{registry.address}/me/layers:base")
+    push(busybox_engine, f"{registry.address}/me/layers:base")  # busybox's layer is there now
+    name = f"{registry.address}/me/layers:1"
+    busybox_engine.tag("layers:1", name)
+    status: list[str] = []
+    report = PushReport()
+    assert push(busybox_engine, name, out=status.append, report=report) == image.digest
+    shorts = [d.digest.short for d in image.layers]
+    per_layer = [line for line in status if line.split(":")[0] in shorts]
+    assert per_layer == [f"{shorts[0]}: Layer already exists"] + [f"{s}: Pushed" for s in shorts[1:]]
+    assert report.present == [image.layers[0]]
+    assert report.sent == list(image.layers[1:])
 
 
 def test_a_corrupt_layer_fails_the_pull_and_keeps_nothing_of_it(busybox_engine, second_engine,
