@@ -198,7 +198,7 @@ class Minidock:
         for item in loaded:
             image = load_image(self.content, item.target)
             for name in item.names:
-                self.names.set(name, item.target)
+                self.names.set(name, item.target, rewrite=True)
                 report.append(f"Loaded image: {name.familiar}")
             if not item.names:
                 self.names.keep_untagged(item.target)

@@ -69,8 +69,10 @@ class ImageStore:
         return [e.reference for e in self.entries() if e.target.digest == digest and e.reference]
 
     # -- writing -------------------------------------------------------------------------------
-    def set(self, reference: Reference, target: Descriptor) -> Descriptor | None:
-        """Point ``reference`` at ``target``; returns what it pointed at before (if anything)."""
+    def set(self, reference: Reference, target: Descriptor, *, rewrite: bool = False) -> Descriptor | None:
+        """Point ``reference`` at ``target``; returns what it pointed at before (if anything).
+        ``rewrite`` writes the index even when no entry changes: a ``load`` leaves its time
+        there, which lesson 3's repair check reads (was the image loaded after the damage?)."""
         if reference.tag is None:
             raise InvalidArgument(f"cannot name an image without a tag: {reference}")
         with locked(self._lock_path):
@@ -81,7 +83,7 @@ class ImageStore:
             kept.append(NamedTarget(reference, _bare(target)))
             # A re-pull of an image that is up to date (or a tag that is already there) changes
             # no entry: the file, its two fsyncs and its readers are left alone.
-            if len(kept) != len(entries) or previous is None or _bare(previous) != _bare(target):
+            if rewrite or len(kept) != len(entries) or previous is None or _bare(previous) != _bare(target):
                 self._write(kept)
         return previous
 

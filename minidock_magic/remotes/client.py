@@ -51,6 +51,12 @@ MONOLITHIC_MAX = 8 << 20
 PARALLEL_LAYERS = 3
 
 
+def layers_at_once(trace: object | None) -> int:
+    """``PARALLEL_LAYERS``, or one at a time when the exchanges are traced: a trace is read line
+    by line, each request next to its answer, in the same order every time."""
+    return PARALLEL_LAYERS if trace is None else 1
+
+
 class RegistryClient:
     def __init__(self, host: str, *, credentials: Credential | None = None, insecure: bool | None = None,
                  trace: Sink | None = None, transport: httpx.BaseTransport | None = None,

@@ -23,7 +23,7 @@ from ..oci.digest import Digest
 from ..oci.manifest import Index, Manifest, parse_any
 from ..oci.reference import Reference
 from ..units import human_size
-from .client import PARALLEL_LAYERS, RegistryClient
+from .client import PARALLEL_LAYERS, RegistryClient, layers_at_once
 from .progress import Progress
 from .session import Engine, blob_sources, open_client, parse_platform
 from .trace import Sink
@@ -97,7 +97,7 @@ def pull(engine: Engine, text: str, *, platform: str | Platform | None = None, t
         if document.config.media_type not in mt.CONFIG_TYPES:
             raise Unsupported(f"cannot pull {reference}: it is not a container image (its config is "
                               f"{document.config.media_type})")
-        _fetch_blobs(engine, client, repo, document, progress, report)
+        _fetch_blobs(engine, client, repo, document, progress, report, layers_at_once(trace))
         progress.status(report.line)
         for desc, data in reversed(documents):  # children before the index that lists them
             engine.content.put_bytes(data, desc.digest)
@@ -135,9 +135,9 @@ def _local_target(engine: Engine, reference: Reference) -> Descriptor | None:
 
 
 def _fetch_blobs(engine: Engine, client: RegistryClient, repo: str, manifest: Manifest,
-                 progress: Progress, report: PullReport) -> None:
+                 progress: Progress, report: PullReport, at_once: int = PARALLEL_LAYERS) -> None:
     """The config first (checked before any layer is fetched), then the missing layers, up to
-    ``PARALLEL_LAYERS`` at once; status lines in the manifest's order whatever the finishing
+    ``at_once`` at a time; status lines in the manifest's order whatever the finishing
     order, so a pull reads the same every time."""
     config = manifest.config
     fetched = not engine.content.exists(config.digest)
@@ -148,7 +148,7 @@ def _fetch_blobs(engine: Engine, client: RegistryClient, repo: str, manifest: Ma
     for layer in manifest.layers:
         if layer.digest not in missing and not engine.content.exists(layer.digest):
             missing[layer.digest] = layer
-    with ThreadPoolExecutor(max(1, min(PARALLEL_LAYERS, len(missing)))) as pool:
+    with ThreadPoolExecutor(max(1, min(at_once, len(missing)))) as pool:
         pending = {digest: pool.submit(_fetch, engine, client, repo, layer, progress)
                    for digest, layer in missing.items()}
         try:

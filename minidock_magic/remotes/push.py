@@ -1,7 +1,8 @@
 """``push``: data flow 5 — for each blob: HEAD (skip) → cross-repo mount → upload; then the manifest.
 
-The config goes first, then up to ``PARALLEL_LAYERS`` layers at once; status lines and the report follow the manifest's
-order whatever the finishing order, so a push reads the same every time.
+The first blob goes alone, then up to ``PARALLEL_LAYERS`` at once (one at a time when traced);
+status lines and the report follow the manifest's order whatever the finishing order, so a push
+reads the same every time.
 
 Blobs first, manifest last: a registry accepts a manifest only when every blob it lists is already
 there, so the order is the protocol's, not a choice. The manifest goes up byte for byte as stored,
@@ -24,7 +25,7 @@ from ..oci.digest import Digest
 from ..oci.manifest import Index, parse_any
 from ..oci.reference import Reference
 from ..units import human_size
-from .client import PARALLEL_LAYERS, RegistryClient
+from .client import PARALLEL_LAYERS, RegistryClient, layers_at_once
 from .progress import Progress
 from .records import BlobSources
 from .session import Engine, blob_sources, open_client
@@ -101,6 +102,7 @@ class _Push:
     sources: BlobSources
     progress: Progress
     report: PushReport
+    at_once: int = PARALLEL_LAYERS
 
     def place(self, desc: Descriptor) -> tuple[str, str | None]:
         """Get one blob into the repository: "present" already, "mounted" from another of this
@@ -115,15 +117,17 @@ class _Push:
             self.client.push_blob(self.repo, desc, stream, advance)
         return "sent", None
 
-    def place_all(self, layers: list[Descriptor]) -> Iterator[tuple[Descriptor, str, str | None]]:
-        """``place`` each layer, up to ``PARALLEL_LAYERS`` at once (as skopeo does), yielding
-        what happened to each in the given order as soon as it is known. A layer listed twice is
-        placed once and "present" after."""
-        unique = {desc.digest: desc for desc in layers}
-        with ThreadPoolExecutor(max(1, min(PARALLEL_LAYERS, len(unique)))) as pool:
-            pending = {digest: pool.submit(self.place, desc) for digest, desc in unique.items()}
+    def place_all(self, blobs: list[Descriptor]) -> Iterator[tuple[Descriptor, str, str | None]]:
+        """``place`` each blob, yielding what happened to each in the given order as soon as it
+        is known. The first goes alone (it meets the registry's auth challenge, so one token
+        serves the rest), then up to ``at_once`` at a time, as skopeo does. A blob listed twice
+        is placed once and "present" after."""
+        unique = list({desc.digest: desc for desc in blobs}.values())
+        yield (blobs[0], *self.place(blobs[0]))
+        with ThreadPoolExecutor(max(1, min(self.at_once, len(unique) - 1))) as pool:
+            pending = {desc.digest: pool.submit(self.place, desc) for desc in unique[1:]}
             try:
-                for desc in layers:
+                for desc in blobs[1:]:
                     done = pending.pop(desc.digest, None)
                     yield (desc, *done.result()) if done is not None else (desc, "present", None)
             finally:
@@ -161,12 +165,11 @@ class _Push:
             for child in document.manifests:
                 pushed += self.document(child, None)[2]
         else:
-            # The config alone first: it meets the registry's auth challenge, so one token
-            # serves the layers that then go up side by side.
-            self.place(document.config)
-            for layer, how, source in self.place_all(list(document.layers)):
-                self.record(layer, how, source)
-            pushed += [*(layer.digest for layer in document.layers), document.config.digest]
+            blobs = [*document.layers, document.config]
+            for blob, how, source in self.place_all(blobs):
+                if blob is not document.config:
+                    self.record(blob, how, source)
+                pushed.append(blob.digest)
         digest = self.client.put_manifest(self.repo, tag or str(desc.digest), raw, document.media_type)
         return digest, len(raw), [*pushed, digest]
 
@@ -191,7 +194,7 @@ def push(engine: Engine, text: str, *, trace: Sink | None = None, quiet: bool = 
     with open_client(engine, name.domain, trace=trace, insecure=insecure) as client:
         client.intend(f"repository:{name.path}:pull,push")
         report = report if report is not None else PushReport()
-        work = _Push(engine, client, name.path, sources, progress, report)
+        work = _Push(engine, client, name.path, sources, progress, report, layers_at_once(trace))
         digest, size, pushed = work.document(target, name.tag)
     sources.add(pushed, name.domain, name.path)
     progress.status(report.line)
