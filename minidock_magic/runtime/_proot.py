@@ -25,7 +25,7 @@ from pathlib import Path
 from ..errors import Unavailable, Unsupported
 from ..hostbin import static_busybox
 from . import _status, command, etcfiles
-from .confine import supervise
+from .confine import reset_signals, supervise
 from .rootfs import DEV_LINKS, DEVICES
 from .safepath import ensure_dir_in_root, resolve_in_root
 from .spec import ProcessSpec
@@ -212,6 +212,10 @@ def run_proot(spec: ProcessSpec, status_fd: int) -> int:
         if _install_waiter(Path(tmp, "dev")):
             exit_r, exit_w = _exit_pipe()
         argv = proot_argv(proot, spec, found, binds, fake_ids=fake, exit_fd=exit_w)
+        # What this supervisor inherited as ignored would survive the exec into proot, and a
+        # shell (our waiter) started with a signal ignored may not trap it again: the program
+        # would start with it ignored. PID 1 of the namespace backends resets them likewise.
+        reset_signals()
         try:
             child = subprocess.Popen(
                 argv, env=command.as_mapping(env), close_fds=True,

@@ -234,3 +234,20 @@ def test_every_container_starts_with_no_signal_ignored(rootfs: Path, isolation: 
         result = capture(spec(rootfs, "grep", "SigIgn", "/proc/self/status"), isolation)
         assert result.status == 0, result.err
         assert result.out.split() == ["SigIgn:", "0" * 16], result.out
+
+
+def test_a_signal_the_caller_ignores_is_not_ignored_in_the_container(rootfs: Path,
+                                                                     isolation: Isolation) -> None:
+    # Ignored dispositions survive fork and execve, and a shell started with a signal ignored
+    # may not trap it again: whatever the engine's caller ignores (a job started with `&`
+    # ignores SIGINT and SIGQUIT) must not reach the container, under proot as elsewhere.
+    got = _run_script(f"""
+        import signal
+        from minidock_magic.runtime import start
+        from tests.runtime.helpers import spec
+        signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+        p = start(spec({str(rootfs)!r}, "grep", "SigIgn", "/proc/self/status"),
+                  isolation={isolation.value!r}, stdout=subprocess.PIPE)
+        print(json.dumps({{"out": p.stdout.read().decode(), "status": p.wait()}}))
+    """)
+    assert (got["status"], str(got["out"]).split()) == (0, ["SigIgn:", "0" * 16])
