@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,9 +59,15 @@ class Served:
         return f"{self.url}/{self.frontend.tree}/{name}?token={TOKEN}"
 
     def kernels_idle(self) -> bool:
-        """Every kernel the server runs is idle (the REST API: the same for both frontends)."""
-        with urllib.request.urlopen(f"{self.url}/api/kernels?token={TOKEN}", timeout=5) as answer:
-            kernels = json.load(answer)
+        """Every kernel the server runs is idle (the REST API: the same for both frontends). A
+        kernel still starting may make the listing answer 500 (seen once, under load): not yet."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/api/kernels?token={TOKEN}", timeout=5) as answer:
+                kernels = json.load(answer)
+        except urllib.error.HTTPError as error:
+            if error.code < 500:
+                raise
+            return False
         return bool(kernels) and all(k["execution_state"] == "idle" for k in kernels)
 
 
